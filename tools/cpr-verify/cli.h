@@ -1,0 +1,42 @@
+/* What the cpr-verify subcommands share: exit codes, messages that speak
+ * JSON in JSON mode, and the probe set-up every recording command needs. */
+#ifndef CPRV_CLI_H
+#define CPRV_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "plan.h"
+#include "probes.h"
+
+/* Exit codes: documented in --help and README.md. */
+#define CPRV_EXIT_PASS     0 /* verdict pass (or a command that succeeded) */
+#define CPRV_EXIT_FAIL     1 /* verdict fail: lost or duplicate MSIs, or disagreement with ground truth */
+#define CPRV_EXIT_UNJUDGED 2 /* could not judge: blind stage, drops, nothing recorded */
+#define CPRV_EXIT_USAGE    3 /* bad command line */
+#define CPRV_EXIT_INPUT    4 /* malformed trace, scenario or ground truth */
+#define CPRV_EXIT_ENV      5 /* missing privileges or kernel features */
+#define CPRV_EXIT_TOOL     6 /* internal or I/O error, workload could not start */
+
+struct cli {
+	bool json;
+	bool verbose;
+	const char *prog;
+};
+
+void cli_err(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_info(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resolves the plan, loads the probes and runs the canary; prints progress
+ * to stderr. Returns the probes, or NULL with *exit_code set. */
+struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan,
+				     const struct cprv_probe_opts *opts, int *exit_code);
+/* Parses "fentry,kprobe" into a deny mask. */
+int cli_parse_deny(const char *list, unsigned *mask);
+
+int cmd_probe(struct cli *c, int argc, char **argv);
+int cmd_record(struct cli *c, int argc, char **argv);
+int cmd_dump(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+
+#endif
