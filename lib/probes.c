@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <glob.h>
+#include <signal.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <bpf/libbpf.h>
@@ -462,6 +463,21 @@ int cprv_probes_track(struct cprv_probes *p, pid_t tgid)
 	__u8 one = 1;
 
 	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.tracked), &key, &one, BPF_ANY) ? -errno : 0;
+}
+
+int cprv_probes_tracked_alive(struct cprv_probes *p)
+{
+	int fd = bpf_map__fd(p->skel->maps.tracked), n = 0;
+	__u32 key, next;
+	__u32 *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (kill(next, 0) == 0 || errno == EPERM)
+			n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
 }
 
 static void clear_map(int fd, size_t keysz)

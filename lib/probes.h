@@ -32,6 +32,9 @@ struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
 void cprv_probes_free(struct cprv_probes *p);
 
 int cprv_probes_track(struct cprv_probes *p, pid_t tgid);
+/* How many traced processes (given, forked, or joined over SCM_RIGHTS)
+ * are still alive. */
+int cprv_probes_tracked_alive(struct cprv_probes *p);
 /* Forget every traced process and known object (after the canary). */
 void cprv_probes_forget_all(struct cprv_probes *p);
 

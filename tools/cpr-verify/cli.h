@@ -4,7 +4,9 @@
 #define CPRV_CLI_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
+#include <json-c/json.h>
 #include "plan.h"
 #include "probes.h"
 
@@ -32,6 +34,12 @@ struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan
 				     const struct cprv_probe_opts *opts, int *exit_code);
 /* Parses "fentry,kprobe" into a deny mask. */
 int cli_parse_deny(const char *list, unsigned *mask);
+
+/* The trace header: tool, kernel, clock, plan and the caller's extras
+ * (scenario, command, pids). Caller frees. */
+char *cli_trace_meta(const struct cprv_plan *plan, struct json_object *extra);
+/* SIGINT/SIGTERM set *flag to the signal number. */
+void cli_catch_stop(volatile sig_atomic_t *flag);
 
 int cmd_probe(struct cli *c, int argc, char **argv);
 int cmd_record(struct cli *c, int argc, char **argv);

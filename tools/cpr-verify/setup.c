@@ -1,6 +1,11 @@
 /* The probe set-up shared by probe, record and run. */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/utsname.h>
+#include "record.h"
 #include "canary.h"
 #include "cli.h"
 
@@ -87,4 +92,47 @@ struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan
 	cli_info(c, "canary: %s", plan->canary_summary);
 	*exit_code = 0;
 	return p;
+}
+
+char *cli_trace_meta(const struct cprv_plan *plan, struct json_object *extra)
+{
+	struct json_object *o = json_object_new_object();
+	struct utsname u;
+	char *s;
+
+	uname(&u);
+	json_object_object_add(o, "format", json_object_new_string("cprv-trace"));
+	json_object_object_add(o, "tool", json_object_new_string("cpr-verify"));
+	json_object_object_add(o, "tool_version", json_object_new_string(CPRV_VERSION));
+	json_object_object_add(o, "kernel", json_object_new_string(u.release));
+	json_object_object_add(o, "machine", json_object_new_string(u.machine));
+	json_object_object_add(o, "clock", json_object_new_string("CLOCK_MONOTONIC"));
+	json_object_object_add(o, "start_ns", json_object_new_int64(cprv_now_ns()));
+	json_object_object_add(o, "start_unix", json_object_new_int64(time(NULL)));
+	json_object_object_add(o, "plan", cprv_plan_to_json(plan));
+	if (extra) {
+		json_object_object_foreach(extra, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+	}
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	if (stop_flag)
+		*stop_flag = sig;
+}
+
+void cli_catch_stop(volatile sig_atomic_t *flag)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	stop_flag = flag;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
