@@ -1,0 +1,27 @@
+/* Puts events back in timestamp order. The BPF ring buffer is filled by
+ * every CPU at once, so records arrive in reservation order, which can
+ * differ from timestamp order by the time between reading the clock and
+ * reserving (ns to us, more under preemption). A bounded window fixes that
+ * with memory independent of the trace length. */
+#ifndef CPRV_REORDER_H
+#define CPRV_REORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cprv_event.h"
+
+struct cprv_reorder;
+
+/* window: events held back before the oldest is released (0: 65536). */
+struct cprv_reorder *cprv_reorder_new(size_t window);
+void cprv_reorder_free(struct cprv_reorder *r);
+
+/* Adds ev; if the window is full, pops the oldest into *out and returns 1,
+ * else 0. Ties keep arrival order. */
+int cprv_reorder_push(struct cprv_reorder *r, const struct cprv_event *ev, struct cprv_event *out);
+/* After the last push: pops the oldest remaining, 1, or 0 when empty. */
+int cprv_reorder_pop(struct cprv_reorder *r, struct cprv_event *out);
+/* Events released earlier than an event already released (window too small). */
+uint64_t cprv_reorder_late(const struct cprv_reorder *r);
+
+#endif
