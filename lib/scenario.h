@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Declarative scenarios (scenarios/NAME.json): which VMM, which CPR mode, how
+ * many vectors at what rate, which fault, and what verdict to expect.
+ *
+ *   {"format":"cprv-scenario","version":1,"name":"rig-default","kind":"rig",
+ *    "mode":"transfer","vectors":4,"rate_hz":20000,"duration_ms":1500,
+ *    "cpr_at_ms":500,"blackout_ms":50,"cycles":1,"fault":"none",
+ *    "settle_ms":200,"expect":{"verdict":"pass"}}
+ *
+ * format, version and kind are required; every other key has a default
+ * (cprv_scenario_defaults). Unknown keys are errors, so a typo never turns
+ * into a silently defaulted field.
+ */
+#ifndef CPRV_SCENARIO_H
+#define CPRV_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CPRV_SCENARIO_FORMAT  "cprv-scenario"
+#define CPRV_SCENARIO_VERSION 1
+
+/* data = 0x40 + vector must stay a valid APIC vector; 64 is plenty. */
+#define CPRV_SCENARIO_MAX_VECTORS 64
+#define CPRV_SCENARIO_MAX_CYCLES  100
+#define CPRV_SCENARIO_MAX_RATE    10000000u
+#define CPRV_SCENARIO_MAX_MS      3600000u
+
+enum cprv_scn_kind { CPRV_KIND_RIG = 0 };
+
+enum cprv_cpr_mode { CPRV_MODE_TRANSFER = 0, CPRV_MODE_EXEC };
+
+/* Faults the rig can inject; each mirrors a real bug (DESIGN section 4). */
+enum cprv_fault {
+	CPRV_FAULT_NONE = 0,
+	CPRV_FAULT_NEW_EVENTFD, /* new VMM attaches fresh eventfds, not the preserved ones */
+};
+
+enum cprv_verdict_expect { CPRV_EXPECT_PASS = 0, CPRV_EXPECT_FAIL };
+
+struct cprv_scenario {
+	char name[64];
+	enum cprv_scn_kind kind;
+	enum cprv_cpr_mode mode;
+	uint32_t vectors;
+	uint32_t rate_hz;     /* aggregate over all vectors */
+	uint32_t duration_ms; /* whole firing period */
+	uint32_t cpr_at_ms;   /* first CPR, from the first fire */
+	uint32_t blackout_ms; /* irqfds detached -> state sent */
+	uint32_t cycles;
+	enum cprv_fault fault;
+	uint32_t settle_ms;   /* after the last CPR, before judging */
+	enum cprv_verdict_expect expect_verdict;
+};
+
+/* The defaults an absent optional key takes (the rig-default scenario). */
+void cprv_scenario_defaults(struct cprv_scenario *s);
+
+/*
+ * Parse scenario text. origin names the source in messages ("x.json").
+ * Returns 0, or -1 with "origin: what is wrong" in err.
+ */
+int cprv_scenario_parse(const char *text, const char *origin,
+			struct cprv_scenario *s, char *err, size_t errlen);
+int cprv_scenario_load(const char *path, struct cprv_scenario *s,
+		       char *err, size_t errlen);
+
+/* Cross-field checks; run again after command-line overrides. */
+int cprv_scenario_validate(const struct cprv_scenario *s, const char *origin,
+			   char *err, size_t errlen);
+
+const char *cprv_mode_name(enum cprv_cpr_mode m);
+const char *cprv_fault_name(enum cprv_fault f);
+const char *cprv_kind_name(enum cprv_scn_kind k);
+const char *cprv_expect_name(enum cprv_verdict_expect v);
+/* Name -> value; -1 if unknown. */
+int cprv_mode_parse(const char *name);
+int cprv_fault_parse(const char *name);
+/* "none, new-eventfd": for messages and --help. */
+const char *cprv_fault_list(void);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Scenario parser: good files, defaults, every kind of bad field. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scenario.h"
+
+#define HEAD "\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"rig\""
+
+/* The repository root, from this file's path (make compiles from the root). */
+static void repo_path(char *buf, size_t len, const char *rel)
+{
+	const char *me = __FILE__, *slash = strstr(me, "tests/test_scenario.c");
+
+	snprintf(buf, len, "%.*s%s", slash ? (int)(slash - me) : 0, me, rel);
+}
+
+static void test_full(void **state)
+{
+	static const char text[] =
+		"{\"format\":\"cprv-scenario\",\"version\":1,\"name\":\"x\",\"kind\":\"rig\",\n"
+		" \"mode\":\"exec\",\"vectors\":8,\"rate_hz\":1000,\"duration_ms\":3000,\n"
+		" \"cpr_at_ms\":700,\"blackout_ms\":0,\"cycles\":3,\"fault\":\"new-eventfd\",\n"
+		" \"settle_ms\":50,\"expect\":{\"verdict\":\"fail\"}}\n";
+	struct cprv_scenario s;
+	char err[256] = "";
+
+	assert_int_equal(cprv_scenario_parse(text, "t.json", &s, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(s.name, "x");
+	assert_int_equal(s.kind, CPRV_KIND_RIG);
+	assert_int_equal(s.mode, CPRV_MODE_EXEC);
+	assert_int_equal(s.vectors, 8);
+	assert_int_equal(s.rate_hz, 1000);
+	assert_int_equal(s.duration_ms, 3000);
+	assert_int_equal(s.cpr_at_ms, 700);
+	assert_int_equal(s.blackout_ms, 0);
+	assert_int_equal(s.cycles, 3);
+	assert_int_equal(s.fault, CPRV_FAULT_NEW_EVENTFD);
+	assert_int_equal(s.settle_ms, 50);
+	assert_int_equal(s.expect_verdict, CPRV_EXPECT_FAIL);
+}
+
+static void test_defaults(void **state)
+{
+	struct cprv_scenario s, d;
+	char err[256];
+
+	/* Fill with junk first: parse must not depend on the caller's struct. */
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(cprv_scenario_parse("{" HEAD "}", "t.json", &s, err, sizeof(err)), 0);
+	cprv_scenario_defaults(&d);
+	assert_memory_equal(&s, &d, sizeof(s));
+	assert_int_equal(d.vectors, 4);
+	assert_int_equal(d.rate_hz, 20000);
+	assert_int_equal(d.duration_ms, 1500);
+	assert_int_equal(d.cpr_at_ms, 500);
+	assert_int_equal(d.blackout_ms, 50);
+	assert_int_equal(d.cycles, 1);
+	assert_int_equal(d.settle_ms, 200);
+	assert_int_equal(d.mode, CPRV_MODE_TRANSFER);
+	assert_int_equal(d.fault, CPRV_FAULT_NONE);
+	assert_int_equal(d.expect_verdict, CPRV_EXPECT_PASS);
+}
+
+struct bad_case {
+	const char *text;
+	const char *want; /* the whole message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "{" HEAD ",\"rate_hz\":0}", "t.json: field 'rate_hz' must be a positive integer" },
+	{ "{" HEAD ",\"rate_hz\":-5}", "t.json: field 'rate_hz' must be a positive integer" },
+	{ "{" HEAD ",\"rate_hz\":\"20000\"}", "t.json: field 'rate_hz' must be a positive integer" },
+	{ "{" HEAD ",\"rate_hz\":1.5}", "t.json: field 'rate_hz' must be a positive integer" },
+	{ "{" HEAD ",\"rate_hz\":null}", "t.json: field 'rate_hz' must be a positive integer" },
+	{ "{" HEAD ",\"vectors\":65}", "t.json: field 'vectors' is 65, at most 64 allowed" },
+	{ "{" HEAD ",\"vectors\":true}", "t.json: field 'vectors' must be a positive integer" },
+	{ "{" HEAD ",\"cycles\":0}", "t.json: field 'cycles' must be a positive integer" },
+	{ "{" HEAD ",\"blackout_ms\":-1}", "t.json: field 'blackout_ms' must be a non-negative integer" },
+	{ "{" HEAD ",\"settle_ms\":[1]}", "t.json: field 'settle_ms' must be a non-negative integer" },
+	{ "{" HEAD ",\"mode\":\"reboot\"}",
+	  "t.json: field 'mode' is 'reboot', must be one of: transfer, exec" },
+	{ "{" HEAD ",\"mode\":1}", "t.json: field 'mode' must be a string" },
+	{ "{" HEAD ",\"fault\":\"drained\"}",
+	  "t.json: field 'fault' is 'drained', must be one of: none, new-eventfd" },
+	{ "{" HEAD ",\"name\":\"\"}", "t.json: field 'name' must be 1 to 63 characters" },
+	{ "{" HEAD ",\"expect\":\"pass\"}", "t.json: field 'expect' must be an object" },
+	{ "{" HEAD ",\"expect\":{\"verdict\":\"maybe\"}}",
+	  "t.json: field 'expect.verdict' is 'maybe', must be one of: pass, fail" },
+	{ "{" HEAD ",\"expect\":{\"lost\":0}}", "t.json: unknown key 'expect.lost'" },
+	{ "{" HEAD ",\"rate\":100}", "t.json: unknown key 'rate'" },
+	{ "{" HEAD ",\"cpr_at_ms\":1500}",
+	  "t.json: cpr_at_ms (1500) must be less than duration_ms (1500)" },
+	{ "{" HEAD ",\"vectors\":8,\"rate_hz\":7}",
+	  "t.json: rate_hz (7) is below one fire per second per vector (8 vectors)" },
+	{ "{\"format\":\"cprv-trace\",\"version\":1,\"kind\":\"rig\"}",
+	  "t.json: field 'format' is 'cprv-trace', expected 'cprv-scenario'" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":2,\"kind\":\"rig\"}",
+	  "t.json: version 2 is not supported (this build reads version 1)" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\"}",
+	  "t.json: field 'kind' is 'qemu'; only 'rig' is supported for now" },
+	{ "{\"version\":1,\"kind\":\"rig\"}",
+	  "t.json: missing field 'format' (\"cprv-scenario\")" },
+	{ "{\"format\":\"cprv-scenario\",\"kind\":\"rig\"}", "t.json: missing field 'version'" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1}", "t.json: missing field 'kind'" },
+	{ "[1,2]", "t.json: top level must be a JSON object" },
+	{ "{" HEAD "} {}", "t.json: line 1: text after the JSON object" },
+	{ "{" HEAD ",\n\"vectors\": 4,", "t.json: JSON ends too early (truncated file?)" },
+	{ "", "t.json: JSON ends too early (truncated file?)" },
+};
+
+static void test_bad_fields(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct cprv_scenario s;
+		char err[256] = "";
+
+		if (cprv_scenario_parse(bad_cases[i].text, "t.json", &s, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad_cases[i].text);
+		if (strcmp(err, bad_cases[i].want) != 0)
+			fail_msg("for %s\n  got  %s\n  want %s", bad_cases[i].text, err,
+				 bad_cases[i].want);
+	}
+}
+
+static void test_syntax_error_line(void **state)
+{
+	static const char text[] = "{\n" HEAD ",\n  \"vectors\": 4\n  \"rate_hz\": 10\n}\n";
+	struct cprv_scenario s;
+	char err[256];
+
+	assert_int_equal(cprv_scenario_parse(text, "x.json", &s, err, sizeof(err)), -1);
+	/* The missing comma is noticed on line 4. */
+	assert_non_null(strstr(err, "x.json: line 4: JSON syntax error"));
+}
+
+static void test_load_errors(void **state)
+{
+	char path[] = "/tmp/cprv-test-scenario.XXXXXX";
+	struct cprv_scenario s;
+	char err[512], want[600];
+	int fd;
+
+	assert_int_equal(cprv_scenario_load("/nonexistent/x.json", &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "/nonexistent/x.json: cannot open: No such file or directory");
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{" HEAD ",\"rate_hz\":0}", strlen("{" HEAD ",\"rate_hz\":0}")),
+			 (ssize_t)strlen("{" HEAD ",\"rate_hz\":0}"));
+	close(fd);
+	assert_int_equal(cprv_scenario_load(path, &s, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: field 'rate_hz' must be a positive integer", path);
+	assert_string_equal(err, want);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\0}", 3), 3);
+	close(fd);
+	assert_int_equal(cprv_scenario_load(path, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NUL byte"));
+	unlink(path);
+}
+
+static void test_repo_scenarios(void **state)
+{
+	static const struct {
+		const char *file, *name;
+		enum cprv_cpr_mode mode;
+		enum cprv_fault fault;
+		enum cprv_verdict_expect verdict;
+	} files[] = {
+		{ "scenarios/rig-default.json", "rig-default", CPRV_MODE_TRANSFER,
+		  CPRV_FAULT_NONE, CPRV_EXPECT_PASS },
+		{ "scenarios/rig-exec.json", "rig-exec", CPRV_MODE_EXEC, CPRV_FAULT_NONE,
+		  CPRV_EXPECT_PASS },
+		{ "scenarios/rig-new-eventfd.json", "rig-new-eventfd", CPRV_MODE_TRANSFER,
+		  CPRV_FAULT_NEW_EVENTFD, CPRV_EXPECT_FAIL },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct cprv_scenario s;
+		char path[1024], err[512];
+
+		repo_path(path, sizeof(path), files[i].file);
+		if (cprv_scenario_load(path, &s, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_string_equal(s.name, files[i].name);
+		assert_int_equal(s.mode, files[i].mode);
+		assert_int_equal(s.fault, files[i].fault);
+		assert_int_equal(s.expect_verdict, files[i].verdict);
+		assert_int_equal(s.vectors, 4);
+		assert_int_equal(s.rate_hz, 20000);
+		assert_int_equal(s.blackout_ms, 50);
+	}
+}
+
+static void test_names(void **state)
+{
+	assert_int_equal(cprv_mode_parse(cprv_mode_name(CPRV_MODE_EXEC)), CPRV_MODE_EXEC);
+	assert_int_equal(cprv_mode_parse(cprv_mode_name(CPRV_MODE_TRANSFER)), CPRV_MODE_TRANSFER);
+	assert_int_equal(cprv_fault_parse("new-eventfd"), CPRV_FAULT_NEW_EVENTFD);
+	assert_string_equal(cprv_fault_name(CPRV_FAULT_NONE), "none");
+	assert_int_equal(cprv_mode_parse("cpr-transfer"), -1);
+	assert_int_equal(cprv_fault_parse(""), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_syntax_error_line),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_repo_scenarios),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The launcher: forks the device and the first VMM, triggers each CPR on
+ * schedule (starting the incoming VMM first in transfer mode, as an operator
+ * starts the new QEMU with -incoming), stops the device, and writes the
+ * ground truth. It watches every child: any unplanned death or a missed
+ * deadline ends the run with a message and RIG_EXIT_FAIL.
+ */
+#include "rig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ROLE "launcher"
+#define MAX_CHILDREN (2 + CPRV_SCENARIO_MAX_CYCLES)
+
+struct child {
+	pid_t pid;
+	char role[16];
+	bool may_exit; /* an exit with status 0 is planned */
+	bool gone;
+};
+
+struct launch {
+	struct rig_ctl *c;
+	struct rig_fire *log;
+	size_t log_bytes;
+	struct child ch[MAX_CHILDREN];
+	int nch;
+	struct child *vmm; /* the live VMM */
+	struct child *dev;
+};
+
+static void cleanup(struct launch *l)
+{
+	char path[256];
+
+	for (uint32_t k = 1; k <= l->c->scn.cycles; k++) {
+		snprintf(path, sizeof(path), "%s/cpr-%u.sock", l->c->sock_dir, k);
+		unlink(path);
+	}
+	rmdir(l->c->sock_dir);
+}
+
+__attribute__((format(printf, 2, 3), noreturn))
+static void fail(struct launch *l, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rig_log(l->c, ROLE, "error: %s", msg);
+	if (l->c->error[0])
+		rig_log(l->c, ROLE, "first error reported by a child: %s", l->c->error);
+	/* Only our own children, by pid. */
+	for (int i = 0; i < l->nch; i++)
+		if (!l->ch[i].gone) {
+			kill(l->ch[i].pid, SIGKILL);
+			waitpid(l->ch[i].pid, NULL, 0);
+		}
+	cleanup(l);
+	fprintf(stderr, "cprv-rig: run FAILED: %s\n", msg);
+	exit(RIG_EXIT_FAIL);
+}
+
+static struct child *add_child(struct launch *l, pid_t pid, const char *role)
+{
+	struct child *ch = &l->ch[l->nch++];
+
+	ch->pid = pid;
+	snprintf(ch->role, sizeof(ch->role), "%s", role);
+	return ch;
+}
+
+static void reap(struct launch *l)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct child *ch = NULL;
+
+		for (int i = 0; i < l->nch; i++)
+			if (l->ch[i].pid == pid)
+				ch = &l->ch[i];
+		if (!ch)
+			continue;
+		ch->gone = true;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && ch->may_exit)
+			continue;
+		if (WIFSIGNALED(st))
+			fail(l, "%s (pid %d) was killed by signal %d (%s)", ch->role, pid,
+			     WTERMSIG(st), strsignal(WTERMSIG(st)));
+		fail(l, "%s (pid %d) exited with status %d%s", ch->role, pid, WEXITSTATUS(st),
+		     ch->may_exit ? "" : " before its time");
+	}
+}
+
+/* Sleep until t, watching the children. */
+static void idle_until(struct launch *l, uint64_t t)
+{
+	while (rig_now() < t) {
+		uint64_t next = rig_now() + 1000000ull;
+
+		reap(l);
+		rig_sleep_until(next < t ? next : t);
+	}
+	reap(l);
+}
+
+static void await(struct launch *l, const uint32_t *flag, uint32_t value, uint32_t timeout_ms,
+		  const char *what)
+{
+	uint64_t deadline = rig_now() + (uint64_t)timeout_ms * 1000000ull;
+
+	while (RIG_LOAD(flag) < value) {
+		if (rig_now() > deadline)
+			fail(l, "timed out after %u ms waiting for %s", timeout_ms, what);
+		idle_until(l, rig_now() + 1000000ull);
+	}
+}
+
+static void await_exit(struct launch *l, struct child *ch, uint32_t timeout_ms)
+{
+	uint64_t deadline = rig_now() + (uint64_t)timeout_ms * 1000000ull;
+
+	ch->may_exit = true;
+	while (!ch->gone) {
+		if (rig_now() > deadline)
+			fail(l, "timed out after %u ms waiting for %s (pid %d) to exit", timeout_ms,
+			     ch->role, ch->pid);
+		idle_until(l, rig_now() + 1000000ull);
+	}
+}
+
+static struct child *spawn_incoming(struct launch *l, uint32_t cycle)
+{
+	char num[16];
+	pid_t pid;
+
+	snprintf(num, sizeof(num), "%u", cycle);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		fail(l, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl("/proc/self/exe", "cprv-rig", "incoming", "--cycle", num, (char *)NULL);
+		fprintf(stderr, "cprv-rig: exec /proc/self/exe incoming: %s\n", strerror(errno));
+		_exit(RIG_EXIT_FAIL);
+	}
+	return add_child(l, pid, "vmm-new");
+}
+
+/* next: the incoming VMM (transfer), started ahead so the CPR starts on time. */
+static void run_cycle(struct launch *l, uint32_t k, struct child *next)
+{
+	struct rig_ctl *c = l->c;
+	char what[64];
+
+	if (next) {
+		snprintf(what, sizeof(what), "the incoming VMM of cycle %u to listen", k);
+		await(l, &c->listening, k, RIG_TIMEOUT_MS, what);
+	}
+	rig_log(c, ROLE, "cycle %u: CPR (%s) requested at %llu fires", k,
+		cprv_mode_name(c->scn.mode), (unsigned long long)RIG_LOAD(&c->nfires));
+	RIG_STORE(&c->cpr_request, k);
+	snprintf(what, sizeof(what), "cycle %u to complete", k);
+	await(l, &c->cycle_done, k, c->scn.blackout_ms + RIG_TIMEOUT_MS, what);
+	if (next) {
+		/* The old QEMU quits once the new one runs. */
+		await_exit(l, l->vmm, RIG_TIMEOUT_MS);
+		l->vmm = next;
+	}
+	rig_log(c, ROLE, "cycle %u: complete at %llu fires", k,
+		(unsigned long long)RIG_LOAD(&c->nfires));
+}
+
+static uint32_t irr_missing(const uint32_t irr[8], const struct rig_ctl *c)
+{
+	uint32_t missing = 0;
+
+	for (uint32_t v = 0; v < c->scn.vectors; v++) {
+		uint32_t vec = c->routes[v].data & 0xff;
+
+		if (!(irr[vec / 32] & (1u << (vec % 32))))
+			missing++;
+	}
+	return missing;
+}
+
+static int self_check(struct launch *l)
+{
+	struct rig_ctl *c = l->c;
+	uint32_t m_old = irr_missing(c->irr_old, c), m_new = irr_missing(c->irr_new, c);
+
+	uint32_t fresh = 0;
+
+	if (!c->irr_old_valid || !c->irr_new_valid || !c->irr_fresh_valid) {
+		rig_log(c, ROLE, "self-check: LAPIC IRR was not read (old %u, fresh %u, final %u)",
+			c->irr_old_valid, c->irr_fresh_valid, c->irr_new_valid);
+		return RIG_EXIT_SELFCHECK;
+	}
+	for (int i = 0; i < 8; i++)
+		fresh |= c->irr_fresh[i];
+	if (fresh) {
+		rig_log(c, ROLE, "self-check: the new VM's IRR was not empty before the restore");
+		return RIG_EXIT_SELFCHECK;
+	}
+	rig_log(c, ROLE, "self-check: IRR bits set for %u/%u vectors in the old VM before detach; "
+		"new VM empty before the restore; %u/%u set in the final VM",
+		c->scn.vectors - m_old, c->scn.vectors, c->scn.vectors - m_new, c->scn.vectors);
+	return m_old || m_new ? RIG_EXIT_SELFCHECK : RIG_EXIT_OK;
+}
+
+static void write_truth(struct launch *l, const char *path)
+{
+	struct rig_ctl *c = l->c;
+	struct cprv_ground_truth gt = { 0 };
+	uint64_t n = RIG_LOAD(&c->nfires);
+	char err[512];
+
+	snprintf(gt.mode, sizeof(gt.mode), "%s", cprv_mode_name(c->scn.mode));
+	snprintf(gt.fault, sizeof(gt.fault), "%s", cprv_fault_name(c->scn.fault));
+	gt.nvectors = c->scn.vectors;
+	gt.cycles = c->scn.cycles;
+	gt.vec = calloc(gt.nvectors, sizeof(*gt.vec));
+	gt.phases = calloc(c->nphases + 1, sizeof(*gt.phases));
+	gt.log = calloc(n ? n : 1, sizeof(*gt.log));
+	if (!gt.vec || !gt.phases || !gt.log)
+		fail(l, "out of memory for the ground truth");
+	for (uint32_t v = 0; v < gt.nvectors; v++)
+		gt.vec[v] = (struct cprv_gt_vector){ .vector = v, .gsi = c->routes[v].gsi,
+						     .address = c->routes[v].address,
+						     .data = c->routes[v].data };
+	gt.phases[0] = (struct cprv_gt_phase){ .cycle = 0, .name = CPRV_GT_EV_START,
+					       .ts = c->t_first_fire };
+	memcpy(gt.phases + 1, c->phases, c->nphases * sizeof(*gt.phases));
+	gt.nphases = c->nphases + 1;
+	/*
+	 * Expected lost: with fresh eventfds on the new side, what went into the
+	 * detached ones is never injected. Otherwise KVM's replay on assign
+	 * covers the blackout (coalesced, legal).
+	 */
+	for (uint64_t i = 0; i < n; i++) {
+		const struct rig_fire *f = &l->log[i];
+
+		gt.log[i] = (struct cprv_gt_fire){
+			.ts = f->ts, .vector = f->vector, .phase = f->phase, .generation = f->gen,
+			.lost = c->scn.fault == CPRV_FAULT_NEW_EVENTFD &&
+				f->phase == CPRV_GT_PHASE_DETACHED,
+		};
+	}
+	gt.nlog = n;
+	cprv_gt_tally(&gt);
+
+	fprintf(stderr, "cprv-rig: %-6s %10s %10s %10s %10s %10s\n", "vector", "fires", "before",
+		"blackout", "after", "exp.lost");
+	for (uint32_t v = 0; v < gt.nvectors; v++) {
+		uint64_t ph[CPRV_GT_PHASE_DONE + 1] = { 0 };
+
+		for (uint64_t i = 0; i < n; i++)
+			if (gt.log[i].vector == v && gt.log[i].phase <= CPRV_GT_PHASE_DONE)
+				ph[gt.log[i].phase]++;
+		fprintf(stderr, "cprv-rig: %-6u %10llu %10llu %10llu %10llu %10llu\n", v,
+			(unsigned long long)gt.vec[v].fires,
+			(unsigned long long)ph[CPRV_GT_PHASE_RUNNING_OLD],
+			(unsigned long long)ph[CPRV_GT_PHASE_DETACHED],
+			(unsigned long long)ph[CPRV_GT_PHASE_RUNNING_NEW],
+			(unsigned long long)gt.vec[v].lost);
+		if (!ph[CPRV_GT_PHASE_DETACHED])
+			rig_log(c, ROLE, "warning: vector %u had no fire during the blackout", v);
+	}
+	fprintf(stderr, "cprv-rig: %-6s %10llu %10llu %10llu %10llu %10llu\n", "total",
+		(unsigned long long)gt.total, (unsigned long long)gt.before,
+		(unsigned long long)gt.blackout, (unsigned long long)gt.after,
+		(unsigned long long)gt.lost);
+	if (path) {
+		if (cprv_gt_write(path, &gt, err, sizeof(err)))
+			fail(l, "%s", err);
+		rig_log(c, ROLE, "ground truth written to %s", path);
+	}
+	cprv_gt_free(&gt);
+}
+
+int rig_launch(const struct cprv_scenario *s, bool check, const char *gt_path)
+{
+	struct launch l = { 0 };
+	struct rig_ctl *c;
+	char num[16], tmpl[] = "/tmp/cprv-rig.XXXXXX";
+	uint64_t t_start, t_stop, interval_ns;
+	int ctl_fd, sp[2], ret = RIG_EXIT_OK;
+	pid_t pid;
+
+	c = rig_ctl_create(&ctl_fd);
+	if (!c) {
+		fprintf(stderr, "cprv-rig: control page: %s\n", strerror(errno));
+		return RIG_EXIT_FAIL;
+	}
+	l.c = c;
+	c->scn = *s;
+	c->self_check = check;
+	c->launcher_pid = getpid();
+	c->t0 = rig_now();
+	c->phase = CPRV_GT_PHASE_RUNNING_OLD;
+	cprv_rig_phase(0, CPRV_GT_PHASE_RUNNING_OLD);
+	if (!mkdtemp(tmpl)) {
+		fprintf(stderr, "cprv-rig: mkdtemp: %s\n", strerror(errno));
+		return RIG_EXIT_FAIL;
+	}
+	snprintf(c->sock_dir, sizeof(c->sock_dir), "%s", tmpl);
+	snprintf(num, sizeof(num), "%d", ctl_fd);
+	setenv(RIG_ENV_CTL_FD, num, 1);
+
+	/* Room for the planned fires plus a minute of delays (untouched pages cost nothing). */
+	c->log_cap = (uint64_t)s->rate_hz * (s->duration_ms + 60000ull) / 1000ull + 1024;
+	l.log_bytes = c->log_cap * sizeof(struct rig_fire);
+	l.log = mmap(NULL, l.log_bytes, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (l.log == MAP_FAILED) {
+		fprintf(stderr, "cprv-rig: fire log (%zu bytes): %s\n", l.log_bytes, strerror(errno));
+		return RIG_EXIT_FAIL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		fprintf(stderr, "cprv-rig: socketpair: %s\n", strerror(errno));
+		return RIG_EXIT_FAIL;
+	}
+	rig_log(c, ROLE, "%s: mode %s, fault %s, %u vectors at %u MSI/s, %u ms, CPR at %u ms, "
+		"blackout %u ms, %u cycle(s)", s->name, cprv_mode_name(s->mode),
+		cprv_fault_name(s->fault), s->vectors, s->rate_hz, s->duration_ms, s->cpr_at_ms,
+		s->blackout_ms, s->cycles);
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		fail(&l, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sp[0]);
+		_exit(rig_device_main(c, sp[1], l.log));
+	}
+	l.dev = add_child(&l, pid, "device");
+	pid = fork();
+	if (pid < 0)
+		fail(&l, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sp[1]);
+		_exit(rig_vmm_first_main(c, sp[0]));
+	}
+	l.vmm = add_child(&l, pid, "vmm-old");
+	close(sp[0]);
+	close(sp[1]);
+	rig_log(c, ROLE, "device pid %d, old VMM pid %d", l.dev->pid, l.vmm->pid);
+
+	await(&l, &c->dev_firing, 1, RIG_TIMEOUT_MS, "the device to start firing");
+	t_start = c->t_first_fire;
+	/* Several cycles share the time after the first CPR evenly. */
+	interval_ns = (uint64_t)(s->duration_ms - s->cpr_at_ms) * 1000000ull / s->cycles;
+	if (interval_ns < (uint64_t)(s->blackout_ms + 50) * 1000000ull)
+		interval_ns = (uint64_t)(s->blackout_ms + 50) * 1000000ull;
+	for (uint32_t k = 1; k <= s->cycles; k++) {
+		struct child *next = NULL;
+
+		/* Like an operator starting the new QEMU with -incoming before 'migrate'. */
+		if (s->mode == CPRV_MODE_TRANSFER)
+			next = spawn_incoming(&l, k);
+		idle_until(&l, t_start + (uint64_t)s->cpr_at_ms * 1000000ull + (k - 1) * interval_ns);
+		run_cycle(&l, k, next);
+	}
+	/* The post-CPR period: the planned end, and never less than 100 ms after the last CPR. */
+	t_stop = t_start + (uint64_t)s->duration_ms * 1000000ull;
+	if (t_stop < rig_now() + 100000000ull)
+		t_stop = rig_now() + 100000000ull;
+	idle_until(&l, t_stop);
+	RIG_STORE(&c->dev_stop, 1);
+	await_exit(&l, l.dev, RIG_TIMEOUT_MS);
+	if (rig_lock(c))
+		fail(&l, "control lock owner died");
+	rig_set_phase(c, s->cycles, CPRV_GT_PHASE_DONE, CPRV_GT_EV_STOP);
+	rig_unlock(c);
+	RIG_STORE(&c->vmm_stop, 1);
+	await_exit(&l, l.vmm, RIG_TIMEOUT_MS);
+	rig_log(c, ROLE, "all processes done: %llu fires in %.3f s",
+		(unsigned long long)c->nfires, (double)(rig_now() - t_start) / 1e9);
+	write_truth(&l, gt_path);
+	if (check)
+		ret = self_check(&l);
+	cleanup(&l);
+	rig_log(c, ROLE, "run %s in %.3f s", ret ? "FAILED the self-check" : "complete",
+		(double)(rig_now() - c->t0) / 1e9);
+	munmap(l.log, l.log_bytes);
+	return ret;
+}

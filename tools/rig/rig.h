@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * cprv-rig: a vfio-like device and a mini-VMM on real kernel objects
+ * (eventfds, a KVM VM with irqchip, MSI routes, irqfds) that performs a CPR
+ * the way the reference QEMU does, and writes the ground truth.
+ *
+ * Processes: the launcher forks the device and the old VMM; the new VMM is
+ * either a fresh exec of this binary (transfer: the operator starts the new
+ * QEMU with -incoming) or the old VMM's own exec (exec mode). They share a
+ * control page (a memfd, inherited across fork and exec) holding the
+ * configuration, the CPR phase under a process-shared robust mutex, and
+ * the handshake flags.
+ */
+#ifndef CPRV_RIG_H
+#define CPRV_RIG_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "groundtruth.h"
+#include "scenario.h"
+
+#define RIG_MAX_VEC    CPRV_SCENARIO_MAX_VECTORS
+#define RIG_MAX_PHASES (3 * CPRV_SCENARIO_MAX_CYCLES + 4)
+#define RIG_DEV_NAME   "rig0"
+#define RIG_MSI_ADDR   0xfee00000ull /* dest APIC 0, physical */
+#define RIG_MSI_DATA0  0x40          /* data = 0x40 + vector: fixed, edge */
+
+/* Environment: the control page's fd, and (exec mode) the state memfd. */
+#define RIG_ENV_CTL_FD     "CPRV_RIG_CTL_FD"
+#define RIG_ENV_EXEC_STATE "CPRV_CPR_EXEC_STATE"
+
+/* Exit codes (documented in --help). */
+#define RIG_EXIT_OK        0
+#define RIG_EXIT_FAIL      1 /* a process died, timed out, or a syscall failed */
+#define RIG_EXIT_SELFCHECK 2 /* --self-check: the new VM's IRR lacks a vector */
+#define RIG_EXIT_USAGE     3
+#define RIG_EXIT_NOKVM     4
+
+/* Every wait has a deadline; TCG-nested KVM is slow, so they are generous. */
+#define RIG_TIMEOUT_MS 30000
+
+struct rig_route {
+	uint32_t gsi;
+	uint64_t address;
+	uint32_t data;
+};
+
+/* One fire, as the device records it. */
+struct rig_fire {
+	uint64_t ts;
+	uint32_t gen;
+	uint16_t vector;
+	uint8_t phase;
+	uint8_t cycle;
+};
+
+struct rig_ctl {
+	uint32_t magic;
+	pthread_mutex_t mu; /* process-shared, robust */
+
+	/* configuration, written once by the launcher */
+	struct cprv_scenario scn;
+	bool self_check;
+	int32_t launcher_pid;
+	uint64_t t0; /* launcher start: log times are relative to it */
+	char sock_dir[128];
+
+	/* under mu: the truth */
+	uint32_t phase; /* CPRV_GT_PHASE_* */
+	uint32_t cycle; /* cycle of the current or last CPR */
+	uint32_t nphases;
+	struct cprv_gt_phase phases[RIG_MAX_PHASES];
+
+	/* handshakes, atomic */
+	uint32_t vmm_ready;   /* old VMM: VM built, triggers handed out */
+	uint32_t listening;   /* transfer: incoming VMM for this cycle listens */
+	uint32_t cpr_request; /* launcher: start CPR of this cycle */
+	uint32_t cycle_done;  /* new VMM: this cycle's new side is live */
+	uint32_t dev_firing;
+	uint32_t dev_stop;
+	uint32_t vmm_stop;
+	uint64_t nfires;
+	uint64_t log_cap;
+	uint64_t t_first_fire;
+
+	struct rig_route routes[RIG_MAX_VEC]; /* as the first VMM set them */
+
+	/*
+	 * --self-check: IRR (256 bits) of the first VM before its detach, of the
+	 * last new VM before the saved IRR is restored into it, and at the end.
+	 */
+	uint32_t irr_old[8], irr_fresh[8], irr_new[8];
+	uint32_t irr_old_valid, irr_fresh_valid, irr_new_valid;
+	uint32_t irr_restored; /* vectors pending in the last restored IRR */
+
+	char error[256];
+};
+
+/* ctl.c */
+struct rig_ctl *rig_ctl_create(int *fd);
+struct rig_ctl *rig_ctl_attach(void); /* from RIG_ENV_CTL_FD */
+int rig_lock(struct rig_ctl *c);
+void rig_unlock(struct rig_ctl *c);
+/* Under the lock: set phase and log a phase event (name may be NULL). */
+void rig_set_phase(struct rig_ctl *c, uint32_t cycle, uint32_t phase, const char *event);
+void rig_add_event(struct rig_ctl *c, uint32_t cycle, const char *event);
+uint64_t rig_now(void);
+void rig_sleep_until(uint64_t ts);
+void rig_sleep_ms(uint32_t ms);
+__attribute__((format(printf, 3, 4)))
+void rig_log(const struct rig_ctl *c, const char *role, const char *fmt, ...);
+/* Log, store the message in the control page, exit RIG_EXIT_FAIL. */
+__attribute__((format(printf, 3, 4), noreturn))
+void rig_die(struct rig_ctl *c, const char *role, const char *fmt, ...);
+/* Wait for *flag >= value; 0, or -1 on timeout or when the launcher is gone. */
+int rig_wait_flag(struct rig_ctl *c, const uint32_t *flag, uint32_t value, uint32_t timeout_ms);
+void cprv_rig_phase(uint32_t cycle, uint32_t phase);
+
+#define RIG_LOAD(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RIG_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* kvm.c: a VM with in-kernel irqchip and one LAPIC-enabled vCPU, never run */
+struct rig_vm {
+	int kvm, vm, vcpu;
+};
+int rig_vm_create(struct rig_vm *vm, char *err, size_t errlen);
+int rig_vm_set_routes(struct rig_vm *vm, const struct rig_route *r, uint32_t n,
+		      char *err, size_t errlen);
+int rig_vm_irqfd(struct rig_vm *vm, int efd, uint32_t gsi, bool deassign);
+int rig_vm_read_irr(struct rig_vm *vm, uint32_t irr[8]);
+/* OR irr into the vCPU's IRR (KVM_GET_LAPIC + KVM_SET_LAPIC). */
+int rig_vm_merge_irr(struct rig_vm *vm, const uint32_t irr[8]);
+int rig_vm_set_cloexec(struct rig_vm *vm, bool on);
+void rig_vm_close(struct rig_vm *vm);
+bool rig_kvm_available(char *err, size_t errlen);
+
+/* fdpass.c: messages with fds over SOCK_SEQPACKET (SCM_RIGHTS) */
+int rig_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/* Returns the message length, 0 on EOF, -1 on error (errno; EAGAIN on timeout). */
+ssize_t rig_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds,
+		     int maxfds, int timeout_ms);
+int rig_set_cloexec(int fd, bool on);
+
+/* Device <-> VMM messages (our VFIO_DEVICE_SET_IRQS analogue). */
+#define RIG_MSG_TRIGGERS 1 /* + nvec eventfds */
+#define RIG_MSG_ACK      2
+struct rig_dev_msg {
+	uint32_t type;
+	uint32_t gen;
+	uint32_t n;
+};
+
+/* state.c: what a VMM hands to its successor; fds travel by name */
+struct rig_state_fd {
+	char name[32];
+	uint32_t id;
+	int32_t fd; /* exec: the fd number; transfer: index in SCM_RIGHTS */
+};
+struct rig_state {
+	uint32_t cycle; /* the CPR cycle carrying this state */
+	uint32_t gen;   /* device trigger generation */
+	uint32_t nvec;
+	struct rig_route routes[RIG_MAX_VEC];
+	uint32_t irr[8]; /* old vCPU's LAPIC IRR: accepted, not yet serviced */
+	uint32_t nfds;
+	struct rig_state_fd fds[RIG_MAX_VEC + 1];
+};
+#define RIG_STATE_MAX (96 + RIG_MAX_VEC * 16 + (RIG_MAX_VEC + 1) * 40)
+int rig_state_add_fd(struct rig_state *s, const char *name, uint32_t id, int fd);
+int rig_state_find_fd(const struct rig_state *s, const char *name, uint32_t id);
+size_t rig_state_encode(const struct rig_state *s, uint8_t *buf, size_t cap);
+int rig_state_decode(const uint8_t *buf, size_t len, struct rig_state *s,
+		     char *err, size_t errlen);
+
+/* device.c, vmm.c, launcher.c */
+int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log);
+int rig_vmm_first_main(struct rig_ctl *c, int dev_sock);
+int rig_vmm_incoming_main(uint32_t cycle);
+int rig_vmm_exec_resume_main(void);
+int rig_launch(const struct cprv_scenario *s, bool self_check, const char *gt_path);
+
+#endif
