@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Analysis: rebuilds vectors, fires, injections, coverage and CPR cycles
+ * from a stream of events (DESIGN section 3). Events are fed one at a time
+ * in timestamp order; memory grows with vectors, bindings and uncovered
+ * fires, never with trace length.
+ *
+ * Usage: cprv_analysis_new(), cprv_analysis_feed() per event,
+ * cprv_analysis_finish() once, then read the results through the accessors.
+ */
+#ifndef CPRV_ANALYSIS_H
+#define CPRV_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cprv_event.h"
+
+#define CPRV_SETTLE_DEFAULT_NS (200ull * 1000 * 1000)
+#define CPRV_REASON_LEN 96
+#define CPRV_HIST_BUCKETS 64
+
+/*
+ * Filled by the recorder from the probe plan and the canary: live[type] is
+ * true only if the probe for that event type attached AND was seen firing.
+ */
+struct cprv_visibility {
+	bool live[CPRV_EV_MAX];
+	char reason[CPRV_EV_MAX][CPRV_REASON_LEN]; /* why not live */
+	uint64_t dropped;                          /* ring buffer drops */
+};
+
+/* live = true clears the reason; reason may be NULL. */
+void cprv_visibility_set(struct cprv_visibility *v, unsigned type, bool live,
+			 const char *reason);
+
+struct cprv_analysis_opts {
+	uint64_t settle_ns;    /* 0: CPRV_SETTLE_DEFAULT_NS */
+	unsigned max_chains;   /* evidence chains kept per kind; 0: 100 */
+	unsigned max_pending;  /* uncovered fires kept exactly per ctx; 0: 65536 */
+	struct cprv_visibility vis;
+};
+
+struct cprv_totals {
+	uint64_t events, out_of_order;
+	uint64_t first_ts, last_ts;
+	uint64_t fires;            /* write_fires + kernel_fires */
+	uint64_t write_fires;      /* eventfd write(): one write, one fire */
+	uint64_t kernel_fires;     /* from the best visible kernel source */
+	uint16_t kernel_fire_src;  /* CPRV_EV_EVENTFD_SIGNAL, _VFIO_MSIHANDLER or 0 */
+	uint64_t vfio_irqs;        /* irq_handler_entry on vfio: evidence only */
+	uint64_t merged_signals;   /* eventfd_signal inside a write(): not a 2nd fire */
+	uint64_t injections;       /* attributed to a ctx */
+	uint64_t delivered;        /* fires covered by an injection */
+	uint64_t coalesced;        /* covered fires beyond the first per injection */
+	uint64_t duplicates;
+	uint64_t attempts;         /* kvm_msi_set_irq never accepted by a LAPIC */
+	uint64_t unattributed;     /* may belong to a traced vector, not pinned */
+	uint64_t foreign;          /* route matches no traced vector */
+	uint64_t ambiguous;        /* attributed by tie-break */
+	uint64_t ambiguous_material; /* ... where the choice could change a count */
+	uint64_t stray_accepts;    /* LAPIC accepts with no MSI (timer, IPI, ...) */
+	uint64_t lost;
+	uint64_t in_flight;        /* uncovered at stop, less than settle ago */
+	uint64_t posted_updates;   /* kvm_pi_irte_update seen */
+	uint64_t overflow_fires;   /* uncovered fires beyond max_pending per ctx */
+};
+
+/* One logical vector: a gsi (across VMs), or a ctx never bound to a gsi. */
+struct cprv_vector {
+	bool has_gsi;
+	uint32_t gsi;
+	bool has_route;
+	uint64_t address, data;
+	bool route_changed;        /* a VM routed this gsi differently */
+	uint64_t *ctxs;            /* every eventfd ctx seen on it */
+	size_t n_ctxs;
+	uint64_t fires, injections, delivered, coalesced, lost, duplicates;
+	uint64_t in_flight, ambiguous;
+	uint64_t max_delay_ns, max_gap_ns;
+	uint64_t delay_hist_log2[CPRV_HIST_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) ns; 0 also holds 0 */
+};
+
+struct cprv_cycle_vec {
+	uint32_t gsi;
+	uint64_t old_ctx, new_ctx;
+	uint64_t detach_ns, attach_ns; /* attach_ns valid if attached */
+	bool attached;
+	uint64_t fires;                /* fires on this gsi while detached */
+};
+
+struct cprv_cycle {
+	uint64_t start_ns, end_ns, blackout_ns;
+	uint64_t old_vm, new_vm;
+	bool complete;   /* every detached gsi re-attached in the new VM */
+	bool from_mark;  /* started by CPRV_MARK_CPR_BEGIN */
+	uint64_t blackout_fires;
+	uint64_t lost;   /* lost fires that fired inside this cycle */
+	struct cprv_cycle_vec *vecs;
+	size_t n_vecs, cap_vecs;
+};
+
+enum cprv_chain_kind {
+	CPRV_CHAIN_LOST,
+	CPRV_CHAIN_DUPLICATE,
+	CPRV_CHAIN_UNATTRIBUTED,
+	CPRV_CHAIN_AMBIGUOUS,
+	CPRV_CHAIN_KINDS
+};
+
+/* The evidence behind one lost fire or one suspect injection. */
+struct cprv_chain {
+	uint64_t ts;
+	uint32_t pid;
+	uint64_t ctx;       /* 0 if none */
+	bool has_gsi;
+	uint32_t gsi;
+	char **lines;
+	size_t n_lines;
+};
+
+struct cprv_analysis;
+
+struct cprv_analysis *cprv_analysis_new(const struct cprv_analysis_opts *opts);
+void cprv_analysis_free(struct cprv_analysis *a);
+/* 0, -EINVAL after finish, -ENOMEM. */
+int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev);
+/* Ring buffer drops are known only at the trace's end: set them late. */
+void cprv_analysis_set_dropped(struct cprv_analysis *a, uint64_t dropped);
+/* Judges uncovered fires and orders vectors; call once, after the last feed. */
+int cprv_analysis_finish(struct cprv_analysis *a);
+
+const struct cprv_analysis_opts *cprv_analysis_opts(const struct cprv_analysis *a);
+const struct cprv_totals *cprv_analysis_totals(const struct cprv_analysis *a);
+/* Vectors in report order: by gsi, then ctx-only vectors. After finish. */
+size_t cprv_analysis_n_vectors(const struct cprv_analysis *a);
+const struct cprv_vector *cprv_analysis_vector(const struct cprv_analysis *a, size_t i);
+size_t cprv_analysis_n_cycles(const struct cprv_analysis *a);
+const struct cprv_cycle *cprv_analysis_cycle(const struct cprv_analysis *a, size_t i);
+/* Chains kept (at most max_chains); totals tell how many there were. */
+size_t cprv_analysis_n_chains(const struct cprv_analysis *a, enum cprv_chain_kind k);
+const struct cprv_chain *cprv_analysis_chain(const struct cprv_analysis *a,
+					     enum cprv_chain_kind k, size_t i);
+/* Last comm seen for pid (exec/fork), or NULL. */
+const char *cprv_analysis_comm(const struct cprv_analysis *a, uint32_t pid);
+
+#endif

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * CPR cycles: the period in which irqfd bindings move from one VM to
+ * another. It opens at the first deassign of a bound vector of VM A (or at
+ * a CPR_BEGIN mark) and closes at the last re-assign of those gsis in a VM
+ * B != A. A gsi re-attached in A itself is not moving (a failed CPR, or a
+ * mask/unmask); a cycle left with nothing moving is dropped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis_internal.h"
+
+static struct cprv_cycle *open_cycle(struct cprv_analysis *a)
+{
+	return a->open_cycle >= 0 ? &a->cycles[a->open_cycle] : NULL;
+}
+
+static struct cprv_cycle *cycle_new(struct cprv_analysis *a, uint64_t ts,
+				    uint64_t old_vm, bool from_mark)
+{
+	struct cprv_cycle *cy;
+
+	/* fires carry a 16-bit cycle index */
+	if (a->n_cycles >= UINT16_MAX ||
+	    an_grow(&a->cycles, &a->cap_cycles, a->n_cycles + 1, sizeof(*a->cycles)))
+		return NULL;
+	cy = &a->cycles[a->n_cycles];
+	memset(cy, 0, sizeof(*cy));
+	cy->start_ns = ts;
+	cy->old_vm = old_vm;
+	cy->from_mark = from_mark;
+	a->open_cycle = (long)a->n_cycles++;
+	return cy;
+}
+
+static struct cprv_cycle_vec *cvec_find(struct cprv_cycle *cy, uint32_t gsi)
+{
+	for (size_t i = 0; i < cy->n_vecs; i++)
+		if (cy->vecs[i].gsi == gsi)
+			return &cy->vecs[i];
+	return NULL;
+}
+
+static void cycle_close(struct cprv_analysis *a, struct cprv_cycle *cy, uint64_t end)
+{
+	cy->end_ns = end;
+	cy->blackout_ns = end - cy->start_ns;
+	cy->complete = true;
+	a->open_cycle = -1;
+}
+
+int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+
+	if (!cy) {
+		cy = cycle_new(a, ts, b->kvm, false);
+		if (!cy)
+			return -ENOMEM;
+	} else if (!cy->old_vm) {
+		cy->old_vm = b->kvm;
+	} else if (cy->old_vm != b->kvm) {
+		return 0; /* the new VM letting go: not this cycle's business */
+	}
+	if (cvec_find(cy, b->gsi))
+		return 0;
+	if (an_grow(&cy->vecs, &cy->cap_vecs, cy->n_vecs + 1, sizeof(*cy->vecs)))
+		return -ENOMEM;
+	cy->vecs[cy->n_vecs++] = (struct cprv_cycle_vec){
+		.gsi = b->gsi, .old_ctx = b->ctx, .detach_ns = ts,
+	};
+	return 0;
+}
+
+int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+	struct cprv_cycle_vec *v = cy ? cvec_find(cy, b->gsi) : NULL;
+
+	if (!v)
+		return 0;
+	if (b->kvm == cy->old_vm) {
+		if (v->attached)
+			return 0;
+		*v = cy->vecs[--cy->n_vecs];
+		if (!cy->n_vecs && !cy->from_mark && !cy->new_vm) {
+			free(cy->vecs);
+			a->n_cycles--;
+			a->open_cycle = -1;
+		}
+		return 0;
+	}
+	if (v->attached)
+		return 0;
+	v->attached = true;
+	v->attach_ns = ts;
+	v->new_ctx = b->ctx;
+	if (!cy->new_vm)
+		cy->new_vm = b->kvm;
+	for (size_t i = 0; i < cy->n_vecs; i++)
+		if (!cy->vecs[i].attached)
+			return 0;
+	cycle_close(a, cy, ts);
+	return 0;
+}
+
+int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+
+	if (ev->a[0] == CPRV_MARK_CPR_BEGIN && !cy) {
+		if (!cycle_new(a, ev->ts, 0, true))
+			return -ENOMEM;
+	} else if (ev->a[0] == CPRV_MARK_CPR_END && cy && !cy->n_vecs) {
+		/* nothing was detached: the marks alone bound the cycle */
+		cycle_close(a, cy, ev->ts);
+	}
+	return 0;
+}
+
+void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fire *f)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+	struct cprv_cycle_vec *v;
+
+	if (!cy)
+		return;
+	cy->blackout_fires++;
+	f->cycle = (uint16_t)(a->open_cycle + 1);
+	v = lv->pub.has_gsi ? cvec_find(cy, lv->pub.gsi) : NULL;
+	if (v && !v->attached)
+		v->fires++;
+}
+
+void an_cpr_finish(struct cprv_analysis *a)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+	uint64_t end = 0;
+
+	if (!cy)
+		return;
+	for (size_t i = 0; i < cy->n_vecs; i++)
+		if (cy->vecs[i].attached && cy->vecs[i].attach_ns > end)
+			end = cy->vecs[i].attach_ns;
+	if (!end)
+		end = a->t.last_ts;
+	cycle_close(a, cy, end);
+	cy->complete = false;
+}

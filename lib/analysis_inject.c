@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Injections: pairs kvm_msi_set_irq with its LAPIC accept, names the eventfd
+ * ctx behind it (the tracepoint has no kvm pointer: the BPF side's context
+ * tag, function-probe evidence and the MSI routes do), then lets it cover
+ * that ctx's uncovered fires or counts it as a duplicate.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis_internal.h"
+#include "event.h"
+
+#define MAX_CAND 16
+
+struct an_cand {
+	struct an_ctx *c;
+	uint64_t kvm;
+	uint32_t gsi;
+	uint64_t assign_ts;
+};
+
+struct an_attr {
+	struct an_ctx *ctx;
+	const char *how;
+	bool ambiguous, material;
+	struct an_cand cand[MAX_CAND];
+	size_t n_cand;
+};
+
+static struct an_task *task_get(struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	struct an_task *t = an_map_get(&a->tasks, ev->tid);
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t || an_map_put(&a->tasks, ev->tid, t)) {
+		free(t);
+		return NULL;
+	}
+	t->tid = ev->tid;
+	t->pid = ev->pid;
+	return t;
+}
+
+static uint64_t uncovered(const struct an_ctx *c)
+{
+	return c->n_fires + c->ovf_n;
+}
+
+/* One candidate per ctx; the newest binding speaks for it. */
+static void cand_add(struct an_attr *r, const struct an_binding *b, struct an_ctx *c)
+{
+	for (size_t i = 0; i < r->n_cand; i++) {
+		if (r->cand[i].c == c) {
+			if (b->assign_ts > r->cand[i].assign_ts)
+				r->cand[i] = (struct an_cand){ c, b->kvm, b->gsi, b->assign_ts };
+			return;
+		}
+	}
+	if (r->n_cand < MAX_CAND)
+		r->cand[r->n_cand++] = (struct an_cand){ c, b->kvm, b->gsi, b->assign_ts };
+}
+
+static bool route_is(const struct cprv_analysis *a, uint64_t kvm, uint32_t gsi,
+		     uint64_t addr, uint64_t data)
+{
+	const struct an_route *rt = an_vm_route(a, kvm, gsi);
+
+	return rt && rt->addr == addr && rt->data == data;
+}
+
+/*
+ * Active bindings that match: gsi (or any when !use_gsi), kvm (or any when
+ * 0), route (when want_route). Returns the number found.
+ */
+static size_t collect(struct cprv_analysis *a, struct an_attr *r, bool use_gsi,
+		      uint32_t gsi, uint64_t kvm, bool want_route, uint64_t addr,
+		      uint64_t data)
+{
+	r->n_cand = 0;
+	for (size_t i = 0; i < a->n_binds; i++) {
+		const struct an_binding *b = &a->binds[i];
+
+		if (!b->active || (use_gsi && b->gsi != gsi) || (kvm && b->kvm != kvm))
+			continue;
+		if (want_route && !route_is(a, b->kvm, b->gsi, addr, data))
+			continue;
+		struct an_ctx *c = an_ctx_get(a, b->ctx, true);
+		if (c)
+			cand_add(r, b, c);
+	}
+	return r->n_cand;
+}
+
+/*
+ * Several ctxs could have produced this injection: the one with fires
+ * waiting wins; past that it is a guess (newest assign), and it says so.
+ */
+static void choose(struct an_attr *r)
+{
+	size_t with = 0, pick = 0;
+
+	if (!r->n_cand)
+		return;
+	if (r->n_cand == 1) {
+		r->ctx = r->cand[0].c;
+		return;
+	}
+	for (size_t i = 0; i < r->n_cand; i++)
+		if (uncovered(r->cand[i].c))
+			with++, pick = i;
+	if (with == 1) {
+		r->ctx = r->cand[pick].c;
+		return;
+	}
+	bool only_with = with > 0;
+	long best = -1;
+	for (size_t i = 0; i < r->n_cand; i++) {
+		if (only_with && !uncovered(r->cand[i].c))
+			continue;
+		if (best < 0 || r->cand[i].assign_ts > r->cand[best].assign_ts)
+			best = (long)i;
+	}
+	r->ctx = r->cand[best].c;
+	r->ambiguous = true;
+	/* if no candidate had fires waiting, any choice is a duplicate */
+	r->material = only_with;
+}
+
+static void by_kvm_set_irq(struct cprv_analysis *a, const struct an_inj *in, struct an_attr *r)
+{
+	uint32_t gsi = (uint32_t)in->tag_aux;
+	uint64_t kvm = in->ev_kvm_gsi && in->ev_gsi == gsi ? in->ev_kvm : 0;
+
+	r->how = "kvm_set_irq (irqfd_inject workqueue or replay on assign)";
+	/* narrow by VM then route, but never to nothing: our tables may lag */
+	if (!(kvm && collect(a, r, true, gsi, kvm, true, in->addr, in->data)) &&
+	    !(kvm && collect(a, r, true, gsi, kvm, false, 0, 0)) &&
+	    !collect(a, r, true, gsi, 0, true, in->addr, in->data))
+		collect(a, r, true, gsi, 0, false, 0, 0);
+	choose(r);
+}
+
+static void attribute(struct cprv_analysis *a, const struct an_inj *in, struct an_attr *r)
+{
+	memset(r, 0, sizeof(*r));
+	switch (in->tag) {
+	case CPRV_CTX_EVENTFD_WRITE:
+	case CPRV_CTX_IRQFD:
+		if (in->tag_obj) {
+			r->ctx = an_ctx_get(a, in->tag_obj, true);
+			r->how = in->tag == CPRV_CTX_IRQFD ? "irqfd_wakeup/irqfd_inject" :
+				 "irqfd fast path inside write()";
+		}
+		break;
+	case CPRV_CTX_KVM_SET_IRQ:
+		by_kvm_set_irq(a, in, r);
+		break;
+	case CPRV_CTX_SIGNAL_MSI:
+		r->how = "KVM_SIGNAL_MSI";
+		collect(a, r, false, 0, in->tag_obj, true, in->addr, in->data);
+		choose(r);
+		break;
+	case CPRV_CTX_HARDIRQ:
+		r->ctx = an_map_get(&a->irqs, in->tag_aux);
+		r->how = "vfio hard irq";
+		break;
+	}
+	if (r->ctx || r->n_cand)
+		return;
+	if (in->ev_ctx) {
+		r->ctx = an_ctx_get(a, in->ev_ctx, true);
+		r->how = in->ev_ctx_src == CPRV_EV_EVENTFD_READ ?
+			 "read() of the eventfd then KVM_SIGNAL_MSI" : "irqfd function probe";
+		return;
+	}
+	if (in->ev_kvm_gsi) {
+		struct an_binding *b = an_binding_active(a, in->ev_kvm, in->ev_gsi);
+		if (b) {
+			r->ctx = an_ctx_get(a, b->ctx, true);
+			r->how = "kvm_set_msi/kvm_arch_set_irq_inatomic probe";
+			return;
+		}
+	}
+	/* last resort: a route only one bound vector has */
+	if (collect(a, r, false, 0, 0, true, in->addr, in->data) == 1) {
+		r->ctx = r->cand[0].c;
+		r->how = "unique MSI route";
+	}
+}
+
+static int note_ambiguous(struct cprv_analysis *a, const struct an_inj *in,
+			  const struct an_attr *r)
+{
+	struct cprv_chain *ch = an_chain_new(a, CPRV_CHAIN_AMBIGUOUS, in->ts, in->pid,
+					     r->ctx->addr, r->ctx->lv);
+	int err = an_chain_injection(a, ch, in);
+
+	for (size_t i = 0; !err && i < r->n_cand; i++)
+		err = an_chain_add(ch, "candidate: ctx 0x%llx on gsi %u of VM 0x%llx, assigned at t=%.6f s, %llu fires waiting",
+				   (unsigned long long)r->cand[i].c->addr, r->cand[i].gsi,
+				   (unsigned long long)r->cand[i].kvm, an_rel(a, r->cand[i].assign_ts),
+				   (unsigned long long)uncovered(r->cand[i].c));
+	if (!err)
+		err = an_chain_add(ch, "attributed to ctx 0x%llx (newest assign)%s",
+				   (unsigned long long)r->ctx->addr,
+				   r->material ? "" : "; no candidate had fires waiting");
+	return err;
+}
+
+static int note_unattributed(struct cprv_analysis *a, const struct an_inj *in,
+			     const struct an_attr *r)
+{
+	bool material = an_route_traced(a, in->addr, in->data);
+
+	if (!material) {
+		a->t.foreign++;
+		return 0;
+	}
+	a->t.unattributed++;
+	struct cprv_chain *ch = an_chain_new(a, CPRV_CHAIN_UNATTRIBUTED, in->ts, in->pid, 0, NULL);
+	int err = an_chain_injection(a, ch, in);
+	if (!err)
+		err = an_chain_add(ch, "no eventfd ctx found: %zu bound vectors route 0x%llx/0x%llx",
+				   r->n_cand, (unsigned long long)in->addr,
+				   (unsigned long long)in->data);
+	return err;
+}
+
+static int duplicate(struct cprv_analysis *a, struct an_ctx *c, const struct an_inj *in,
+		     const struct an_attr *r)
+{
+	struct cprv_chain *ch;
+	int err;
+
+	a->t.duplicates++;
+	c->lv->pub.duplicates++;
+	ch = an_chain_new(a, CPRV_CHAIN_DUPLICATE, in->ts, in->pid, c->addr, c->lv);
+	err = an_chain_injection(a, ch, in);
+	if (!err)
+		err = an_chain_add(ch, "attributed to ctx 0x%llx by %s", (unsigned long long)c->addr,
+				   r->how ? r->how : "?");
+	if (!err && c->has_cover)
+		err = an_chain_add(ch, "no fire waiting: the last fire (t=%.6f s, pid %u %s) was already covered by the injection at t=%.6f s (tid %u, %s)",
+				   an_rel(a, c->cover_last_fire_ts), c->cover_last_fire_pid,
+				   an_comm(a, c->cover_last_fire_pid), an_rel(a, c->cover.ts),
+				   c->cover.tid, cprv_ctx_kind_name(c->cover.tag));
+	else if (!err)
+		err = an_chain_add(ch, "no fire waiting: ctx 0x%llx had no fire before this injection",
+				   (unsigned long long)c->addr);
+	return err;
+}
+
+static int injection(struct cprv_analysis *a, struct an_inj *in)
+{
+	struct an_attr r;
+	struct an_lvec *lv;
+	int err = 0;
+
+	attribute(a, in, &r);
+	if (!r.ctx)
+		return note_unattributed(a, in, &r);
+	lv = an_ctx_lvec(a, r.ctx);
+	if (!lv)
+		return -ENOMEM;
+	a->t.injections++;
+	lv->pub.injections++;
+	if (r.ambiguous) {
+		a->t.ambiguous++;
+		lv->pub.ambiguous++;
+		if (r.material)
+			a->t.ambiguous_material++;
+		err = note_ambiguous(a, in, &r);
+		if (err)
+			return err;
+	}
+	struct an_ctx *c = r.ctx;
+	uint64_t k = uncovered(c);
+	if (!k)
+		return duplicate(a, c, in, &r);
+
+	for (size_t i = 0; i < c->n_fires; i++)
+		an_hist_add(&lv->pub, in->ts > c->fires[i].ts ? in->ts - c->fires[i].ts : 0);
+	for (uint64_t i = 0; i < c->ovf_n; i++)
+		an_hist_add(&lv->pub, in->ts > c->ovf_last ? in->ts - c->ovf_last : 0);
+	if (c->ovf_n && in->ts > c->ovf_first && in->ts - c->ovf_first > lv->pub.max_delay_ns)
+		lv->pub.max_delay_ns = in->ts - c->ovf_first;
+	a->t.delivered += k;
+	a->t.coalesced += k - 1;
+	lv->pub.delivered += k;
+	lv->pub.coalesced += k - 1;
+	if (lv->pending) {
+		uint64_t from = lv->has_delivery ? lv->last_delivery : lv->first_pending_ts;
+		if (in->ts > from && in->ts - from > lv->pub.max_gap_ns)
+			lv->pub.max_gap_ns = in->ts - from;
+	}
+	lv->pending = 0;
+	lv->has_delivery = true;
+	lv->last_delivery = in->ts;
+
+	const struct an_fire *last = c->ovf_n ? &c->ovf_fire : &c->fires[c->n_fires - 1];
+	c->has_cover = true;
+	c->cover = *in;
+	c->cover_last_fire_ts = last->ts;
+	c->cover_last_fire_pid = last->pid;
+	c->n_fires = 0;
+	c->ovf_n = 0;
+	return 0;
+}
+
+static void take_evidence(struct an_task *t, struct an_inj *in)
+{
+	in->ev_kvm_gsi = t->ev_kvm_gsi;
+	in->ev_kvm = t->ev_kvm;
+	in->ev_gsi = t->ev_gsi;
+	in->ev_ctx = t->ev_ctx;
+	in->ev_ctx_src = t->ev_ctx_src;
+	t->ev_kvm_gsi = false;
+	t->ev_ctx = 0;
+}
+
+int an_inject_event(struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	bool accept_live = a->o.vis.live[CPRV_EV_APIC_ACCEPT];
+	struct an_task *t = task_get(a, ev);
+
+	if (!t)
+		return -ENOMEM;
+	switch (ev->type) {
+	case CPRV_EV_SET_IRQ_INATOMIC:
+	case CPRV_EV_KVM_SET_MSI:
+		t->ev_kvm_gsi = true;
+		t->ev_kvm = ev->obj;
+		t->ev_gsi = (uint32_t)ev->a[0];
+		return 0;
+	case CPRV_EV_IRQFD_WAKEUP:
+	case CPRV_EV_IRQFD_INJECT:
+		t->ev_ctx = ev->obj;
+		t->ev_ctx_src = ev->type;
+		return 0;
+	case CPRV_EV_EVENTFD_READ: {
+		/* a user-space consumer drained the counter: chains say so */
+		if ((int64_t)ev->a[1] <= 0 || !ev->a[0])
+			return 0;
+		struct an_ctx *c = an_ctx_get(a, ev->obj, true);
+		if (!c)
+			return -ENOMEM;
+		c->has_read = true;
+		c->read_ts = ev->ts;
+		c->read_val = ev->a[0];
+		c->read_pid = ev->pid;
+		t->ev_ctx = ev->obj;
+		t->ev_ctx_src = ev->type;
+		return 0;
+	}
+	case CPRV_EV_KVM_MSI_SET_IRQ: {
+		if (t->pending && !t->accepted)
+			a->t.attempts++;
+		struct an_inj in = {
+			.ts = ev->ts, .msi_ts = ev->ts, .addr = ev->a[0], .data = ev->a[1],
+			.tag = ev->flags, .tag_obj = ev->obj, .tag_aux = ev->a[2],
+			.pid = ev->pid, .tid = ev->tid, .vector = (uint32_t)(ev->a[1] & 0xff),
+		};
+		take_evidence(t, &in);
+		if (!accept_live) {
+			t->pending = false;
+			return injection(a, &in);
+		}
+		t->pending = true;
+		t->accepted = false;
+		t->msi = in;
+		return 0;
+	}
+	case CPRV_EV_APIC_ACCEPT:
+		if (!accept_live)
+			return 0;
+		/* the MSI's vector is its data's low byte: anything else is a timer or IPI */
+		if (!t->pending || (t->msi.data & 0xff) != (ev->a[3] & 0xff)) {
+			a->t.stray_accepts++;
+			return 0;
+		}
+		if (t->accepted)
+			return 0; /* multicast: one MSI, several LAPICs */
+		t->accepted = true;
+		t->msi.accepted = true;
+		t->msi.ts = t->msi.accept_ts = ev->ts;
+		t->msi.apicid = (uint32_t)ev->a[0];
+		/* the accept carries the same tag (kind, obj, aux in a2) */
+		if (t->msi.tag == CPRV_CTX_NONE && ev->flags != CPRV_CTX_NONE) {
+			t->msi.tag = ev->flags;
+			t->msi.tag_obj = ev->obj;
+			t->msi.tag_aux = ev->a[2];
+		}
+		return injection(a, &t->msi);
+	}
+	return 0;
+}
+
+int an_inject_finish(struct cprv_analysis *a)
+{
+	for (size_t i = 0; i < a->tasks.cap; i++) {
+		struct an_task *t = a->tasks.vals[i];
+		if (t && t->pending && !t->accepted)
+			a->t.attempts++;
+		if (t)
+			t->pending = false;
+	}
+	return 0;
+}

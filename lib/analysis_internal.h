@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Private to lib/analysis*.c: the state behind struct cprv_analysis. */
+#ifndef CPRV_ANALYSIS_INTERNAL_H
+#define CPRV_ANALYSIS_INTERNAL_H
+
+#include "analysis.h"
+
+/* u64 -> pointer, open addressing; a NULL value marks an empty slot. */
+struct an_map {
+	uint64_t *keys;
+	void **vals;
+	size_t cap, n;
+};
+
+void *an_map_get(const struct an_map *m, uint64_t key);
+int an_map_put(struct an_map *m, uint64_t key, void *val);
+void an_map_free(struct an_map *m);
+
+/* Grows *p (elements of size elem) so that it holds at least need. */
+int an_grow(void *pp, size_t *cap, size_t need, size_t elem);
+
+struct an_fire {
+	uint64_t ts;
+	uint64_t irq;     /* vfio_msihandler fires */
+	uint32_t pid;
+	uint16_t src;     /* CPRV_EV_* that fired */
+	uint16_t cycle;   /* 1-based index of the open CPR cycle, 0 none */
+};
+
+/* One kvm_msi_set_irq, its accept and what the task was doing. */
+struct an_inj {
+	uint64_t ts;            /* delivery: accept ts, else msi ts */
+	uint64_t msi_ts, accept_ts;
+	bool accepted;
+	uint64_t addr, data;
+	uint16_t tag;
+	uint64_t tag_obj, tag_aux;
+	uint32_t pid, tid, apicid, vector;
+	bool ev_kvm_gsi;        /* a function probe named kvm + gsi */
+	uint64_t ev_kvm;
+	uint32_t ev_gsi;
+	uint64_t ev_ctx;        /* irqfd_inject/wakeup or read() named a ctx */
+	uint16_t ev_ctx_src;
+};
+
+struct an_lvec;
+
+struct an_ctx {
+	uint64_t addr;
+	uint32_t gen;                 /* bumped when the address is reused */
+	struct an_lvec *lv;
+	struct an_fire *fires;        /* uncovered, in order */
+	size_t n_fires, cap_fires;
+	uint64_t ovf_n, ovf_first, ovf_last; /* uncovered beyond max_pending */
+	struct an_fire ovf_fire;      /* the last overflowed fire */
+	bool has_cover;               /* the last injection that covered fires */
+	struct an_inj cover;
+	uint64_t cover_last_fire_ts;
+	uint32_t cover_last_fire_pid;
+	bool has_read;                /* last read() by a user-space consumer */
+	uint64_t read_ts, read_val;
+	uint32_t read_pid;
+	bool created;
+	uint64_t created_ts;
+	uint32_t created_pid;
+};
+
+struct an_lvec {
+	struct cprv_vector pub;
+	size_t cap_ctxs;
+	size_t order;          /* creation order, for ctx-only vectors */
+	bool dead;             /* merged into a gsi vector */
+	bool has_delivery;
+	uint64_t last_delivery;
+	uint64_t pending;      /* fires since the last delivery */
+	uint64_t first_pending_ts;
+};
+
+struct an_route {
+	uint32_t gsi;
+	uint64_t addr, data;
+};
+
+struct an_vm {
+	uint64_t kvm;
+	struct an_route *routes;
+	size_t n_routes, cap_routes;
+	uint64_t created_ts;
+	uint32_t pid;
+};
+
+/* An irqfd: active ones, plus the last ended one per ctx (for chains). */
+struct an_binding {
+	uint64_t ctx, kvm;
+	uint32_t gsi, pid;
+	uint64_t assign_ts, deassign_ts;
+	bool active;
+};
+
+struct an_task {
+	uint32_t tid, pid;
+	bool pending, accepted;   /* an msi waiting for its accept */
+	struct an_inj msi;
+	bool ev_kvm_gsi;
+	uint64_t ev_kvm;
+	uint32_t ev_gsi;
+	uint64_t ev_ctx;
+	uint16_t ev_ctx_src;
+	uint16_t last_type;       /* last event of this task */
+	uint64_t last_obj;
+};
+
+struct an_proc {
+	char comm[17];
+};
+
+struct an_chainlist {
+	struct cprv_chain *v;
+	size_t n, cap;
+};
+
+struct cprv_analysis {
+	struct cprv_analysis_opts o;
+	bool finished, started;
+	struct cprv_totals t;
+	struct an_map ctxs, vms, tasks, procs, irqs, gsi_lv;
+	struct an_ctx **ctx_list;
+	size_t n_ctx, cap_ctx;
+	struct an_lvec **lvs;
+	size_t n_lv, cap_lv;
+	struct an_binding *binds;
+	size_t n_binds, cap_binds;
+	struct an_vm **vm_list;
+	size_t n_vm, cap_vm;
+	struct cprv_cycle *cycles;
+	size_t n_cycles, cap_cycles;
+	long open_cycle;          /* index, -1 if none */
+	struct an_chainlist chains[CPRV_CHAIN_KINDS];
+	struct an_lvec **order;   /* report order, after finish */
+	size_t n_order;
+};
+
+/* analysis.c */
+struct an_ctx *an_ctx_get(struct cprv_analysis *a, uint64_t addr, bool create);
+const struct an_route *an_vm_route(const struct cprv_analysis *a, uint64_t kvm, uint32_t gsi);
+struct an_binding *an_binding_active(struct cprv_analysis *a, uint64_t kvm, uint32_t gsi);
+const struct an_binding *an_binding_last(const struct cprv_analysis *a, uint64_t ctx);
+bool an_route_traced(const struct cprv_analysis *a, uint64_t addr, uint64_t data);
+
+/* analysis_vector.c */
+struct an_lvec *an_lvec_new(struct cprv_analysis *a);
+void an_lvec_free(struct an_lvec *lv);
+int an_lvec_add_ctx(struct an_lvec *lv, uint64_t ctx);
+void an_lvec_set_route(struct an_lvec *lv, const struct an_route *r);
+/* A ctx that fired before it was bound joins its gsi's vector. */
+int an_lvec_merge(struct an_lvec *dst, struct an_lvec *src);
+struct an_lvec *an_lvec_for_gsi(struct cprv_analysis *a, uint32_t gsi);
+/* The ctx's vector; a ctx-only one if it was never bound. */
+struct an_lvec *an_ctx_lvec(struct cprv_analysis *a, struct an_ctx *c);
+void an_hist_add(struct cprv_vector *v, uint64_t delay);
+
+/* analysis_inject.c */
+int an_inject_event(struct cprv_analysis *a, const struct cprv_event *ev);
+int an_inject_finish(struct cprv_analysis *a);
+
+/* analysis_cpr.c */
+int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
+int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
+int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev);
+void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fire *f);
+void an_cpr_finish(struct cprv_analysis *a);
+
+/* analysis_chain.c */
+struct cprv_chain *an_chain_new(struct cprv_analysis *a, enum cprv_chain_kind k,
+				uint64_t ts, uint32_t pid, uint64_t ctx,
+				const struct an_lvec *lv);
+int an_chain_add(struct cprv_chain *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void an_chain_free_all(struct cprv_analysis *a);
+/* seconds since the first event, for chain lines */
+double an_rel(const struct cprv_analysis *a, uint64_t ts);
+const char *an_comm(const struct cprv_analysis *a, uint32_t pid);
+int an_chain_injection(struct cprv_analysis *a, struct cprv_chain *c,
+		       const struct an_inj *in);
+int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
+		  const struct an_fire *f, uint64_t end_ts);
+
+#endif

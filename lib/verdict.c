@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Verdict rules. What was seen is firm: a lost fire or a duplicate fails
+ * the trace even when other stages were blind. A pass needs every stage the
+ * counts rest on to be live, nothing dropped and nothing left to guess; the
+ * blind stages it did not need are still listed as caveats, never as clean.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verdict.h"
+
+static int add(char ***v, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int add(char ***v, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *s, **nv;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	return 0;
+}
+
+#define REASON(...) do { if (add(&v->reasons, &v->n_reasons, __VA_ARGS__)) return -ENOMEM; } while (0)
+#define CAVEAT(...) do { if (add(&v->caveats, &v->n_caveats, __VA_ARGS__)) return -ENOMEM; } while (0)
+
+/* Stages whose blindness changes what a verdict can claim. */
+static const struct {
+	unsigned type;
+	const char *what;
+} stages[] = {
+	{ CPRV_EV_VFIO_MSIHANDLER, "S0 device fires (vfio_msihandler) not visible" },
+	{ CPRV_EV_EVENTFD_WRITE, "S0' user-space eventfd writes not visible" },
+	{ CPRV_EV_EVENTFD_SIGNAL, "S1 eventfd_signal not visible" },
+	{ CPRV_EV_IRQFD_WAKEUP, "S2 consumer (irqfd_wakeup) not visible: coalescing inferred from the tag" },
+	{ CPRV_EV_KVM_MSI_SET_IRQ, "S3 injection (kvm_msi_set_irq) not visible" },
+	{ CPRV_EV_APIC_ACCEPT, "S4 LAPIC accept (kvm_apic_accept_irq) not visible: every kvm_msi_set_irq counted as an injection, so refused fast-path attempts would count as duplicates" },
+	{ CPRV_EV_KVM_IRQFD, "irqfd assign/deassign not visible: no CPR cycles, replays attributed by route only" },
+	{ CPRV_EV_KVM_ROUTE, "MSI routes not visible: attribution not narrowed by route" },
+};
+
+static int stage_caveats(struct cprv_verdict *v, const struct cprv_analysis *a)
+{
+	const struct cprv_visibility *vis = &cprv_analysis_opts(a)->vis;
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		unsigned ty = stages[i].type;
+		if (vis->live[ty])
+			continue;
+		if (vis->reason[ty][0])
+			CAVEAT("%s (%s)", stages[i].what, vis->reason[ty]);
+		else
+			CAVEAT("%s", stages[i].what);
+	}
+	if (t->kernel_fire_src == CPRV_EV_VFIO_MSIHANDLER)
+		CAVEAT("kernel fires counted at vfio_msihandler: other kernel producers of eventfd_signal not counted");
+	else if (!t->kernel_fire_src)
+		CAVEAT("kernel-side fires (device MSIs) not counted: only user-space writes seen");
+	if (t->posted_updates)
+		CAVEAT("posted interrupts in use (%llu IRTE updates): MSIs delivered while posted bypass the host path and are not observable on host",
+		       (unsigned long long)t->posted_updates);
+	if (t->foreign)
+		CAVEAT("%llu injections route to no traced vector (other devices): ignored",
+		       (unsigned long long)t->foreign);
+	if (t->ambiguous > t->ambiguous_material)
+		CAVEAT("%llu injections had several candidate eventfds, none with fires waiting: counted as duplicates of the newest",
+		       (unsigned long long)(t->ambiguous - t->ambiguous_material));
+	if (t->overflow_fires)
+		CAVEAT("%llu fires beyond the per-eventfd cap of waiting fires: their delays are approximate",
+		       (unsigned long long)t->overflow_fires);
+	if (cprv_analysis_n_cycles(a))
+		CAVEAT("interrupts accepted into an old VM's LAPIC and not serviced before its teardown are not checked (KVM_GET_LAPIC not analysed)");
+	for (size_t i = 0; i < cprv_analysis_n_cycles(a); i++)
+		if (!cprv_analysis_cycle(a, i)->complete)
+			CAVEAT("cpr #%zu did not complete in the trace: its end is the last re-attach seen", i + 1);
+	return 0;
+}
+
+/* Conditions that keep a trace from passing; on a fail they become caveats. */
+static int blockers(struct cprv_verdict *v, const struct cprv_analysis *a, bool as_reason)
+{
+	const struct cprv_visibility *vis = &cprv_analysis_opts(a)->vis;
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+	char ***list = as_reason ? &v->reasons : &v->caveats;
+	size_t *n = as_reason ? &v->n_reasons : &v->n_caveats;
+	const char *pre = as_reason ? "" : "also unjudgeable: ";
+
+	if (!vis->live[CPRV_EV_EVENTFD_WRITE] && !vis->live[CPRV_EV_EVENTFD_SIGNAL] &&
+	    !vis->live[CPRV_EV_VFIO_MSIHANDLER] &&
+	    add(list, n, "%sfire stage not visible (no eventfd write, eventfd_signal or vfio_msihandler probe live)", pre))
+		return -ENOMEM;
+	if (!vis->live[CPRV_EV_KVM_MSI_SET_IRQ] &&
+	    add(list, n, "%sinjection stage not visible (kvm_msi_set_irq%s%s)", pre,
+		vis->reason[CPRV_EV_KVM_MSI_SET_IRQ][0] ? ": " : "",
+		vis->reason[CPRV_EV_KVM_MSI_SET_IRQ]))
+		return -ENOMEM;
+	if (vis->dropped && add(list, n, "%s%llu events dropped by the ring buffer", pre,
+				(unsigned long long)vis->dropped))
+		return -ENOMEM;
+	if (t->out_of_order && add(list, n, "%s%llu events out of timestamp order", pre,
+				   (unsigned long long)t->out_of_order))
+		return -ENOMEM;
+	if (t->unattributed && add(list, n, "%s%llu injections could not be attributed to an eventfd", pre,
+				   (unsigned long long)t->unattributed))
+		return -ENOMEM;
+	if (t->ambiguous_material &&
+	    add(list, n, "%s%llu injections ambiguous between eventfds with fires waiting", pre,
+		(unsigned long long)t->ambiguous_material))
+		return -ENOMEM;
+	if (t->in_flight && add(list, n, "%s%llu fires in flight at stop (less than settle before the end), not judged", pre,
+				(unsigned long long)t->in_flight))
+		return -ENOMEM;
+	if (!t->fires && add(list, n, "%sno fires seen", pre))
+		return -ENOMEM;
+	return 0;
+}
+
+static int figure(struct cprv_verdict *v, const char *name, uint64_t exp, uint64_t rep)
+{
+	struct cprv_gt_figure *g = realloc(v->gt, (v->n_gt + 1) * sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	v->gt = g;
+	g = &v->gt[v->n_gt++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->expected = exp;
+	g->reported = rep;
+	g->match = exp == rep;
+	if (!g->match)
+		v->gt_match = false;
+	return 0;
+}
+
+static int compare_gt(struct cprv_verdict *v, const struct cprv_analysis *a,
+		      const struct cprv_gt_expect *gt)
+{
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+	const struct cprv_vector *vec[1024];
+	size_t nv = 0;
+	char name[32];
+
+	v->has_gt = true;
+	v->gt_match = true;
+	for (size_t i = 0; i < cprv_analysis_n_vectors(a) && nv < 1024; i++)
+		if (cprv_analysis_vector(a, i)->has_gsi)
+			vec[nv++] = cprv_analysis_vector(a, i);
+	if (figure(v, "fires", gt->fires, t->fires))
+		return -ENOMEM;
+	if ((gt->vector_fires || gt->vector_lost) && figure(v, "vectors", gt->n_vectors, nv))
+		return -ENOMEM;
+	for (size_t i = 0; gt->vector_fires && i < gt->n_vectors; i++) {
+		snprintf(name, sizeof(name), "fires[%zu]", i);
+		if (i < nv)
+			snprintf(name, sizeof(name), "fires[gsi %u]", vec[i]->gsi);
+		if (figure(v, name, gt->vector_fires[i], i < nv ? vec[i]->fires : 0))
+			return -ENOMEM;
+	}
+	if (figure(v, "lost", gt->lost, t->lost))
+		return -ENOMEM;
+	for (size_t i = 0; gt->vector_lost && i < gt->n_vectors; i++) {
+		snprintf(name, sizeof(name), "lost[%zu]", i);
+		if (i < nv)
+			snprintf(name, sizeof(name), "lost[gsi %u]", vec[i]->gsi);
+		if (figure(v, name, gt->vector_lost[i], i < nv ? vec[i]->lost : 0))
+			return -ENOMEM;
+	}
+	return figure(v, "duplicates", gt->duplicates, t->duplicates);
+}
+
+int cprv_verdict_judge(struct cprv_verdict *v, const struct cprv_analysis *a,
+		       const struct cprv_gt_expect *gt)
+{
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	if (t->lost)
+		REASON("%llu of %llu fires lost", (unsigned long long)t->lost,
+		       (unsigned long long)t->fires);
+	if (t->duplicates)
+		REASON("%llu duplicate injections", (unsigned long long)t->duplicates);
+	if (gt) {
+		if (compare_gt(v, a, gt))
+			return -ENOMEM;
+		if (!v->gt_match)
+			REASON("disagrees with ground truth");
+	}
+	if (v->n_reasons) {
+		v->result = CPRV_RESULT_FAIL;
+		err = blockers(v, a, false);
+	} else {
+		err = blockers(v, a, true);
+		v->result = v->n_reasons ? CPRV_RESULT_UNJUDGED : CPRV_RESULT_PASS;
+	}
+	return err ? err : stage_caveats(v, a);
+}
+
+void cprv_verdict_free(struct cprv_verdict *v)
+{
+	for (size_t i = 0; i < v->n_reasons; i++)
+		free(v->reasons[i]);
+	for (size_t i = 0; i < v->n_caveats; i++)
+		free(v->caveats[i]);
+	free(v->reasons);
+	free(v->caveats);
+	free(v->gt);
+	memset(v, 0, sizeof(*v));
+}
+
+int cprv_verdict_exit_code(const struct cprv_verdict *v)
+{
+	switch (v->result) {
+	case CPRV_RESULT_PASS: return 0;
+	case CPRV_RESULT_FAIL: return 1;
+	default: return 2;
+	}
+}
+
+const char *cprv_result_name(enum cprv_result r)
+{
+	switch (r) {
+	case CPRV_RESULT_PASS: return "pass";
+	case CPRV_RESULT_FAIL: return "fail";
+	default: return "unjudged";
+	}
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The verdict on one analysed trace (DESIGN section 3): pass, fail or
+ * unjudged, with the reasons, the caveats (stages that were blind), and an
+ * optional comparison against the ground truth a rig wrote.
+ */
+#ifndef CPRV_VERDICT_H
+#define CPRV_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+
+enum cprv_result {
+	CPRV_RESULT_PASS,
+	CPRV_RESULT_FAIL,
+	CPRV_RESULT_UNJUDGED,
+};
+
+/*
+ * What the scenario really did (from the rig's ground truth file, see
+ * groundtruth.h). Vectors in gsi order.
+ */
+struct cprv_gt_expect {
+	uint64_t fires;
+	const uint64_t *vector_fires;  /* n_vectors entries, or NULL */
+	size_t n_vectors;
+	uint64_t lost;
+	const uint64_t *vector_lost;   /* n_vectors entries, or NULL */
+	uint64_t duplicates;
+};
+
+struct cprv_gt_figure {
+	char name[32];                 /* "fires", "fires[gsi 2]", "lost", ... */
+	uint64_t expected, reported;
+	bool match;
+};
+
+struct cprv_verdict {
+	enum cprv_result result;
+	char **reasons;
+	size_t n_reasons;
+	char **caveats;
+	size_t n_caveats;
+	bool has_gt, gt_match;
+	struct cprv_gt_figure *gt;
+	size_t n_gt;
+};
+
+/* a must be finished; gt may be NULL. 0 or -ENOMEM. */
+int cprv_verdict_judge(struct cprv_verdict *v, const struct cprv_analysis *a,
+		       const struct cprv_gt_expect *gt);
+void cprv_verdict_free(struct cprv_verdict *v);
+/* 0 pass, 1 fail, 2 unjudged (DESIGN section 6) */
+int cprv_verdict_exit_code(const struct cprv_verdict *v);
+const char *cprv_result_name(enum cprv_result r); /* "pass", "fail", "unjudged" */
+
+#endif

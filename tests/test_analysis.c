@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The analysis on hand-built event sequences: these tests are its spec. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis.h"
+#include "evseq.h"
+
+static struct cprv_analysis_opts all_live(void)
+{
+	struct cprv_analysis_opts o = { 0 };
+
+	evseq_vis_all(&o.vis);
+	return o;
+}
+
+static struct cprv_analysis *run(const struct evseq *s)
+{
+	struct cprv_analysis_opts o = all_live();
+	struct cprv_analysis *a = evseq_analyse(s, &o);
+
+	assert_non_null(a);
+	return a;
+}
+
+/* Does any line of any kept chain of kind k contain needle? */
+static int chain_has(const struct cprv_analysis *a, enum cprv_chain_kind k, const char *needle)
+{
+	for (size_t i = 0; i < cprv_analysis_n_chains(a, k); i++) {
+		const struct cprv_chain *c = cprv_analysis_chain(a, k, i);
+		for (size_t j = 0; j < c->n_lines; j++)
+			if (strstr(c->lines[j], needle))
+				return 1;
+	}
+	return 0;
+}
+
+static void base_cpr(struct evseq *s, struct evseq_cpr *p, int new_eventfds)
+{
+	memset(p, 0, sizeof(*p));
+	p->nvec = 4;
+	p->steady = 10;
+	p->blackout[0] = 3;
+	p->blackout[1] = 2;
+	p->blackout[2] = 1;
+	p->blackout[3] = 0;
+	p->new_eventfds = new_eventfds;
+	evseq_init(s);
+	evseq_cpr_start(s, p);
+	evseq_cpr_cycle(s, p);
+}
+
+static void test_cpr_preserved(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	/* 4 vectors x 10 writes, before and after; 3+2+1 during the blackout */
+	assert_int_equal(t->fires, 86);
+	assert_int_equal(t->write_fires, 86);
+	/* 80 fast-path injections + one replay per vector that had fires */
+	assert_int_equal(t->injections, 83);
+	assert_int_equal(t->delivered, 86);
+	assert_int_equal(t->coalesced, (3 - 1) + (2 - 1) + (1 - 1));
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->attempts, 0);
+	assert_int_equal(t->unattributed, 0);
+	assert_int_equal(t->ambiguous, 0);
+	assert_int_equal(t->in_flight, 0);
+
+	assert_int_equal(cprv_analysis_n_vectors(a), 4);
+	const unsigned fires[4] = { 23, 22, 21, 20 }, inj[4] = { 21, 21, 21, 20 };
+	for (uint32_t g = 0; g < 4; g++) {
+		const struct cprv_vector *v = cprv_analysis_vector(a, g);
+		assert_true(v->has_gsi);
+		assert_int_equal(v->gsi, g);
+		assert_int_equal(v->n_ctxs, 1);
+		assert_int_equal(v->ctxs[0], evseq_ctx_addr(0, g));
+		assert_true(v->has_route);
+		assert_int_equal(v->address, EVSEQ_MSI_ADDR);
+		assert_int_equal(v->data, evseq_data(g));
+		assert_int_equal(v->fires, fires[g]);
+		assert_int_equal(v->injections, inj[g]);
+		assert_int_equal(v->lost, 0);
+		uint64_t h = 0;
+		for (int b = 0; b < CPRV_HIST_BUCKETS; b++)
+			h += v->delay_hist_log2[b];
+		assert_int_equal(h, v->delivered);
+	}
+	/* gsi 0's first blackout write waited for the replay: > 2 ms */
+	assert_true(cprv_analysis_vector(a, 0)->max_delay_ns > 2 * EVSEQ_MS);
+	assert_true(cprv_analysis_vector(a, 3)->max_delay_ns < 10 * EVSEQ_US);
+	/* no delivery across the blackout: the gap spans it, and starts no later than the delay */
+	for (uint32_t g = 0; g < 4; g++)
+		assert_true(cprv_analysis_vector(a, g)->max_gap_ns > p.attach_ts - p.detach_ts);
+	assert_true(cprv_analysis_vector(a, 0)->max_gap_ns >= cprv_analysis_vector(a, 0)->max_delay_ns);
+
+	assert_int_equal(cprv_analysis_n_cycles(a), 1);
+	const struct cprv_cycle *cy = cprv_analysis_cycle(a, 0);
+	assert_true(cy->complete);
+	assert_int_equal(cy->start_ns, p.detach_ts);
+	assert_int_equal(cy->end_ns, p.attach_ts);
+	assert_int_equal(cy->blackout_ns, p.attach_ts - p.detach_ts);
+	assert_int_equal(cy->old_vm, evseq_kvm_addr(0));
+	assert_int_equal(cy->new_vm, evseq_kvm_addr(1));
+	assert_int_equal(cy->blackout_fires, 6);
+	assert_int_equal(cy->n_vecs, 4);
+	for (uint32_t g = 0; g < 4; g++) {
+		assert_int_equal(cy->vecs[g].gsi, g);
+		assert_true(cy->vecs[g].attached);
+		assert_int_equal(cy->vecs[g].old_ctx, cy->vecs[g].new_ctx);
+		assert_int_equal(cy->vecs[g].fires, p.blackout[g]);
+	}
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_cpr_new_eventfds_lost(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 86);
+	assert_int_equal(t->injections, 80);
+	assert_int_equal(t->lost, 6);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->coalesced, 0);
+	assert_int_equal(t->delivered, 80);
+	assert_int_equal(cprv_analysis_n_vectors(a), 4);
+	for (uint32_t g = 0; g < 4; g++) {
+		const struct cprv_vector *v = cprv_analysis_vector(a, g);
+		assert_int_equal(v->gsi, g);
+		assert_int_equal(v->lost, p.blackout[g]);
+		/* old and new eventfd are one logical vector */
+		assert_int_equal(v->n_ctxs, 2);
+	}
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_LOST), 6);
+	const struct cprv_chain *c = cprv_analysis_chain(a, CPRV_CHAIN_LOST, 0);
+	assert_int_equal(c->pid, 200);
+	assert_true(c->has_gsi);
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "rig-device"));
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "deassigned at"));
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "ctx never re-attached"));
+	char want[96];
+	snprintf(want, sizeof(want), "attached ctx 0x%llx on gsi 0",
+		 (unsigned long long)evseq_ctx_addr(1, 0));
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, want));
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "during cpr #1"));
+
+	const struct cprv_cycle *cy = cprv_analysis_cycle(a, 0);
+	assert_int_equal(cy->lost, 6);
+	assert_int_equal(cy->vecs[0].new_ctx, evseq_ctx_addr(1, 0));
+	assert_int_equal(cy->vecs[0].old_ctx, evseq_ctx_addr(0, 0));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_duplicate_replay(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	/* a second replay of gsi 3: nothing waits there */
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 3);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->duplicates, 1);
+	assert_int_equal(t->injections, 84);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(cprv_analysis_vector(a, 3)->duplicates, 1);
+	assert_int_equal(cprv_analysis_vector(a, 0)->duplicates, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_DUPLICATE), 1);
+	const struct cprv_chain *c = cprv_analysis_chain(a, CPRV_CHAIN_DUPLICATE, 0);
+	assert_int_equal(c->ctx, evseq_ctx_addr(0, 3));
+	assert_int_equal(c->gsi, 3);
+	assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "kvm_msi_set_irq at"));
+	assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "kvm_apic_accept_irq at"));
+	assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "context: kvm_set_irq"));
+	assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "already covered by the injection"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/*
+ * KVM's replay on assign injects the pending count but leaves it in the
+ * eventfd: the next write sees count+1 and injects once. One injection
+ * for one new fire: not a duplicate.
+ */
+static void test_replay_leaves_count(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0), kvm_a = evseq_kvm_addr(0), kvm_b = evseq_kvm_addr(1);
+
+	evseq_init(&s);
+	evseq_vm_create(&s, kvm_a);
+	evseq_route(&s, kvm_a, 0);
+	evseq_eventfd(&s, ctx);
+	evseq_assign(&s, ctx, kvm_a, 0);
+	evseq_write_fast(&s, ctx, 0);
+	evseq_deassign(&s, ctx, kvm_a, 0);
+	evseq_add(&s, CPRV_EV_EVENTFD_WRITE, 0, ctx, 1, 0, 7, 0);
+	evseq_add(&s, CPRV_EV_EVENTFD_WRITE, 0, ctx, 1, 1, 7, 0);
+	evseq_vm_create(&s, kvm_b);
+	evseq_route(&s, kvm_b, 0);
+	evseq_assign(&s, ctx, kvm_b, 0);
+	evseq_replay(&s, 0);
+	/* count before = 2: the replay left it there */
+	evseq_add(&s, CPRV_EV_EVENTFD_WRITE, 0, ctx, 1, 2, 7, 0);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, ctx, 0, 0, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 4);
+	assert_int_equal(t->injections, 3);
+	assert_int_equal(t->coalesced, 1);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->delivered, 4);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void setup_one(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi)
+{
+	evseq_vm_create(s, kvm);
+	evseq_route(s, kvm, gsi);
+	evseq_eventfd(s, ctx);
+	evseq_assign(s, ctx, kvm, gsi);
+}
+
+/* The fast path refused, the workqueue retried: one injection, one attempt. */
+static void test_attempt_not_injection(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 1), kvm = evseq_kvm_addr(0);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, kvm, 1);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, ctx);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, ctx, 0, 1, 0);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 1);
+	/* a last refused attempt still open at the end counts too */
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, ctx, 1);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, ctx, 0, 1, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 2);
+	assert_int_equal(t->injections, 2);
+	assert_int_equal(t->attempts, 2);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->lost, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Without the accept stage the refused attempt is an injection: here a duplicate. */
+static void test_attempt_blind_accept(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 1), kvm = evseq_kvm_addr(0);
+	struct cprv_analysis_opts o = all_live();
+
+	o.vis.live[CPRV_EV_APIC_ACCEPT] = false;
+	evseq_init(&s);
+	setup_one(&s, ctx, kvm, 1);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, ctx);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, ctx, 0, 1, 0);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = evseq_analyse(&s, &o);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->injections, 2);
+	assert_int_equal(t->attempts, 0);
+	assert_int_equal(t->duplicates, 1);
+	assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "LAPIC accept not visible"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Old VM kept with ctx C on gsi 0, new VM with ctx D on gsi 0, same route. */
+static void two_vms_same_gsi(struct evseq *s, uint64_t c, uint64_t d)
+{
+	evseq_init(s);
+	setup_one(s, c, evseq_kvm_addr(0), 0);
+	setup_one(s, d, evseq_kvm_addr(1), 0);
+}
+
+static void test_ambiguous_replay(void **state)
+{
+	struct evseq s;
+	uint64_t c = evseq_ctx_addr(0, 0), d = evseq_ctx_addr(1, 0);
+
+	two_vms_same_gsi(&s, c, d);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, c);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, c, 0, 0, 0);
+	evseq_write(&s, d);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, d, 0, 0, 0);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 0); /* both have a fire waiting: a guess */
+	evseq_replay(&s, 0); /* only c has: certain */
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->injections, 2);
+	assert_int_equal(t->attempts, 2);
+	assert_int_equal(t->ambiguous, 1);
+	assert_int_equal(t->ambiguous_material, 1);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_AMBIGUOUS), 1);
+	const struct cprv_chain *ch = cprv_analysis_chain(a, CPRV_CHAIN_AMBIGUOUS, 0);
+	assert_int_equal(ch->ctx, d); /* newest assign */
+	char want[64];
+	snprintf(want, sizeof(want), "candidate: ctx 0x%llx", (unsigned long long)c);
+	assert_true(chain_has(a, CPRV_CHAIN_AMBIGUOUS, want));
+	snprintf(want, sizeof(want), "candidate: ctx 0x%llx", (unsigned long long)d);
+	assert_true(chain_has(a, CPRV_CHAIN_AMBIGUOUS, want));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Neither candidate had a fire waiting: a duplicate whichever it was. */
+static void test_ambiguous_nothing_waiting(void **state)
+{
+	struct evseq s;
+
+	two_vms_same_gsi(&s, evseq_ctx_addr(0, 0), evseq_ctx_addr(1, 0));
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->ambiguous, 1);
+	assert_int_equal(t->ambiguous_material, 0);
+	assert_int_equal(t->duplicates, 1);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* One device MSI seen at three stages counts once, from the best stage. */
+static void device_msi(struct evseq *s, uint64_t ctx, uint64_t irq)
+{
+	evseq_add(s, CPRV_EV_VFIO_IRQ, 0, 0, irq, 0, 0, 0);
+	evseq_add(s, CPRV_EV_VFIO_MSIHANDLER, 0, ctx, irq, 0, 0, 0);
+	evseq_add(s, CPRV_EV_EVENTFD_SIGNAL, 0, ctx, 0, 1, 0, 0);
+	evseq_msi(s, CPRV_CTX_HARDIRQ, 0, irq, 2, 1);
+}
+
+static void test_kernel_fire_source(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 2);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, evseq_kvm_addr(0), 2);
+	evseq_task(&s, 0, 0);
+	device_msi(&s, ctx, 45);
+	device_msi(&s, ctx, 45);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+
+	struct cprv_analysis_opts o = all_live();
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1)
+			o.vis.live[CPRV_EV_EVENTFD_SIGNAL] = false;
+		if (pass == 2)
+			o.vis.live[CPRV_EV_VFIO_MSIHANDLER] = false;
+		struct cprv_analysis *a = evseq_analyse(&s, &o);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+		static const uint16_t src[3] = { CPRV_EV_EVENTFD_SIGNAL, CPRV_EV_VFIO_MSIHANDLER, 0 };
+
+		assert_int_equal(t->kernel_fire_src, src[pass]);
+		assert_int_equal(t->vfio_irqs, 2);
+		assert_int_equal(t->fires, pass == 2 ? 0 : 2);
+		assert_int_equal(t->injections, 2);
+		assert_int_equal(t->duplicates, pass == 2 ? 2 : 0);
+		cprv_analysis_free(a);
+	}
+	evseq_free(&s);
+}
+
+/* Should the signal probe also see write()'s own signal, it is one fire. */
+static void test_write_signal_merged(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, evseq_kvm_addr(0), 0);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, ctx);
+	evseq_add(&s, CPRV_EV_EVENTFD_SIGNAL, 0, ctx, 0, 1, 0, 0);
+	evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, ctx, 0, 0, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 1);
+	assert_int_equal(t->merged_signals, 1);
+	assert_int_equal(t->duplicates, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_signal_msi_and_route(void **state)
+{
+	struct evseq s;
+	uint64_t c0 = evseq_ctx_addr(0, 0), c1 = evseq_ctx_addr(0, 1), kvm = evseq_kvm_addr(0);
+
+	evseq_init(&s);
+	setup_one(&s, c0, kvm, 0);
+	evseq_route(&s, kvm, 1);
+	evseq_eventfd(&s, c1);
+	evseq_assign(&s, c1, kvm, 1);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, c0);
+	evseq_write(&s, c1);
+	evseq_task(&s, 1000, 1001);
+	evseq_msi(&s, CPRV_CTX_SIGNAL_MSI, kvm, 0, 1, 1); /* route of gsi 1 in kvm */
+	evseq_msi(&s, CPRV_CTX_NONE, 0, 0, 0, 1);         /* unique route: gsi 0 */
+	evseq_msi(&s, CPRV_CTX_NONE, 0, 0, 9, 1);         /* no traced route */
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->injections, 2);
+	assert_int_equal(t->delivered, 2);
+	assert_int_equal(t->foreign, 1);
+	assert_int_equal(t->unattributed, 0);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Two bound vectors share a route and no tag says which: unattributed. */
+static void test_unattributed(void **state)
+{
+	struct evseq s;
+
+	two_vms_same_gsi(&s, evseq_ctx_addr(0, 0), evseq_ctx_addr(1, 0));
+	evseq_task(&s, 1000, 1001);
+	evseq_msi(&s, CPRV_CTX_NONE, 0, 0, 0, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->unattributed, 1);
+	assert_int_equal(t->injections, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_UNATTRIBUTED), 1);
+	assert_true(chain_has(a, CPRV_CHAIN_UNATTRIBUTED, "no eventfd ctx found: 2 bound vectors"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_two_cycles(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	uint64_t d1 = p.detach_ts, a1 = p.attach_ts;
+	evseq_advance(&s, 50 * EVSEQ_MS);
+	p.blackout[3] = 5;
+	evseq_cpr_cycle(&s, &p);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(cprv_analysis_n_cycles(a), 2);
+	const struct cprv_cycle *c1 = cprv_analysis_cycle(a, 0), *c2 = cprv_analysis_cycle(a, 1);
+	assert_int_equal(c1->blackout_ns, a1 - d1);
+	assert_int_equal(c2->blackout_ns, p.attach_ts - p.detach_ts);
+	assert_int_equal(c2->old_vm, evseq_kvm_addr(1));
+	assert_int_equal(c2->new_vm, evseq_kvm_addr(2));
+	assert_int_equal(c1->blackout_fires, 6);
+	assert_int_equal(c2->blackout_fires, 11);
+	assert_int_equal(t->fires, 86 + 11 + 40);
+	assert_int_equal(t->coalesced, 3 + 3 + 4);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_in_flight_then_lost(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0), kvm = evseq_kvm_addr(0);
+
+	for (int late = 0; late < 2; late++) {
+		evseq_init(&s);
+		setup_one(&s, ctx, kvm, 0);
+		evseq_task(&s, 200, 201);
+		evseq_write_fast(&s, ctx, 0);
+		evseq_write(&s, ctx);
+		evseq_write(&s, ctx);
+		evseq_stop(&s, late ? 300 * EVSEQ_MS : 10 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		assert_int_equal(t->fires, 3);
+		assert_int_equal(t->in_flight, late ? 0 : 2);
+		assert_int_equal(t->lost, late ? 2 : 0);
+		assert_int_equal(cprv_analysis_vector(a, 0)->in_flight, late ? 0 : 2);
+		if (late)
+			assert_true(chain_has(a, CPRV_CHAIN_LOST, "bound to gsi 0"));
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/* A ctx that fired before its irqfd existed joins its gsi's vector. */
+static void test_fire_before_bind(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 5), kvm = evseq_kvm_addr(0);
+
+	evseq_init(&s);
+	evseq_eventfd(&s, ctx);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, ctx);
+	evseq_vm_create(&s, kvm);
+	evseq_route(&s, kvm, 5);
+	evseq_assign(&s, ctx, kvm, 5);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 5);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(cprv_analysis_n_vectors(a), 1);
+	const struct cprv_vector *v = cprv_analysis_vector(a, 0);
+	assert_true(v->has_gsi);
+	assert_int_equal(v->gsi, 5);
+	assert_int_equal(v->fires, 1);
+	assert_int_equal(v->injections, 1);
+	assert_int_equal(v->n_ctxs, 1);
+	assert_int_equal(cprv_analysis_totals(a)->lost, 0);
+	assert_int_equal(cprv_analysis_n_cycles(a), 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* A new eventfd at a freed one's address: the old fires can never land. */
+static void test_address_reuse(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0), kvm = evseq_kvm_addr(0);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, kvm, 0);
+	evseq_deassign(&s, ctx, kvm, 0);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, ctx);
+	evseq_eventfd(&s, ctx);
+	evseq_assign(&s, ctx, kvm, 0);
+	evseq_write_fast(&s, ctx, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 2);
+	assert_int_equal(t->lost, 1);
+	assert_int_equal(t->injections, 1);
+	assert_int_equal(t->duplicates, 0);
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "eventfd freed"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Past max_pending, waiting fires are a counted run: memory stays bounded. */
+static void test_pending_cap(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0), kvm = evseq_kvm_addr(0);
+	struct cprv_analysis_opts o = all_live();
+
+	o.max_pending = 4;
+	evseq_init(&s);
+	setup_one(&s, ctx, kvm, 0);
+	evseq_task(&s, 200, 201);
+	for (int i = 0; i < 10; i++)
+		evseq_write(&s, ctx);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = evseq_analyse(&s, &o);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 10);
+	assert_int_equal(t->delivered, 10);
+	assert_int_equal(t->coalesced, 9);
+	assert_int_equal(t->overflow_fires, 6);
+	assert_int_equal(cprv_analysis_vector(a, 0)->max_delay_ns, 13 * EVSEQ_US);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* Deassign then re-assign in the same VM (mask, failed CPR): no cycle. */
+static void test_reattach_same_vm_no_cycle(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 0), kvm = evseq_kvm_addr(0);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, kvm, 0);
+	evseq_deassign(&s, ctx, kvm, 0);
+	evseq_assign(&s, ctx, kvm, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(cprv_analysis_n_cycles(a), 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* A CPR_BEGIN mark starts the cycle before the first deassign. */
+static void test_mark_starts_cycle(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p = { .nvec = 1, .steady = 1, .blackout = { 1 } };
+
+	evseq_init(&s);
+	evseq_cpr_start(&s, &p);
+	uint64_t begin = evseq_mark(&s, CPRV_MARK_CPR_BEGIN, 1);
+	evseq_advance(&s, 5 * EVSEQ_MS);
+	evseq_cpr_cycle(&s, &p);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(cprv_analysis_n_cycles(a), 1);
+	const struct cprv_cycle *cy = cprv_analysis_cycle(a, 0);
+	assert_true(cy->from_mark);
+	assert_int_equal(cy->start_ns, begin);
+	assert_int_equal(cy->blackout_ns, p.attach_ts - begin);
+	assert_int_equal(cy->old_vm, evseq_kvm_addr(0));
+	assert_string_equal(cprv_analysis_comm(a, 200), "rig-device");
+	assert_string_equal(cprv_analysis_comm(a, 1100), "qemu-new");
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpr_preserved),
+		cmocka_unit_test(test_cpr_new_eventfds_lost),
+		cmocka_unit_test(test_duplicate_replay),
+		cmocka_unit_test(test_replay_leaves_count),
+		cmocka_unit_test(test_attempt_not_injection),
+		cmocka_unit_test(test_attempt_blind_accept),
+		cmocka_unit_test(test_ambiguous_replay),
+		cmocka_unit_test(test_ambiguous_nothing_waiting),
+		cmocka_unit_test(test_kernel_fire_source),
+		cmocka_unit_test(test_write_signal_merged),
+		cmocka_unit_test(test_signal_msi_and_route),
+		cmocka_unit_test(test_unattributed),
+		cmocka_unit_test(test_two_cycles),
+		cmocka_unit_test(test_in_flight_then_lost),
+		cmocka_unit_test(test_fire_before_bind),
+		cmocka_unit_test(test_address_reuse),
+		cmocka_unit_test(test_pending_cap),
+		cmocka_unit_test(test_reattach_same_vm_no_cycle),
+		cmocka_unit_test(test_mark_starts_cycle),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
