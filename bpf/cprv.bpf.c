@@ -614,7 +614,7 @@ static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 	bump(CPRV_HOOK_APIC_ACCEPT);
 	if (c && c->inject_tid == tid && bpf_ktime_get_ns() - c->inject.ts < tag_fresh_ns)
 		t = c->inject;
-	emit(CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid, dm, t.aux ? t.aux : tm, vec);
+	emit(CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid, dm | ((__u64)tm << 16), t.aux, vec);
 	return 0;
 }
 

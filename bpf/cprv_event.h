@@ -40,7 +40,8 @@ struct cprv_event {
 #define CPRV_EV_VFIO_MSIHANDLER   2  /* obj=trigger ctx, a0=irq */
 /* S0': a user-space producer signals an eventfd */
 #define CPRV_EV_EVENTFD_WRITE     3  /* obj=ctx a0=value a1=count before a2=fd */
-/* S1: the eventfd is signalled (kernel producers and write() alike) */
+/* S1: the kernel signals the eventfd (vfio, AIO, vhost...; write() does not
+ * go through eventfd_signal, so S0' and S1 never count one fire twice) */
 #define CPRV_EV_EVENTFD_SIGNAL    4  /* obj=ctx a0=count before a1=mask */
 /* S2: a consumer takes the signal */
 #define CPRV_EV_IRQFD_WAKEUP      5  /* obj=ctx a0=kvm a1=gsi a2=poll flags */
@@ -52,7 +53,7 @@ struct cprv_event {
 #define CPRV_EV_KVM_MSI_SET_IRQ  10  /* tag (see below) a0=address a1=data */
 #define CPRV_EV_KVM_SET_IRQ      11  /* a0=gsi a1=level a2=irq_source_id */
 /* S4: the guest LAPIC accepts */
-#define CPRV_EV_APIC_ACCEPT      12  /* tag a0=apicid a1=dm a2=tm a3=vector */
+#define CPRV_EV_APIC_ACCEPT      12  /* tag a0=apicid a1=dm|tm<<16 a2=tag aux a3=vector */
 /* posted interrupts: S1-S4 bypass the host path */
 #define CPRV_EV_PI_IRTE_UPDATE   13  /* a0=host_irq a1=vcpu a2=gsi a3=gvec|set<<32 */
 

@@ -39,33 +39,28 @@ enum cprv_attach_kind cprv_plan_kind(const struct cprv_plan *plan, int hook)
 	return c < 0 ? CPRV_ATTACH_NONE : cprv_hook_table[hook].variants[c].kind;
 }
 
-void cprv_plan_visibility(const struct cprv_plan *plan, struct cprv_visibility_map *vis)
+void cprv_plan_visibility(const struct cprv_plan *plan, struct cprv_visibility *vis)
 {
+	char why[CPRV_REASON_LEN];
+
 	memset(vis, 0, sizeof(*vis));
 	for (int t = 0; t < CPRV_EV_MAX; t++)
-		snprintf(vis->why[t], sizeof(vis->why[t]), "no probe emits it");
+		cprv_visibility_set(vis, t, false, "no probe emits it");
 	for (int h = 0; h < CPRV_HOOK_MAX; h++) {
 		const struct cprv_hook_state *hs = &plan->hooks[h];
 		const struct cprv_hook_def *d = &cprv_hook_table[h];
 
-		for (int i = 0; i < CPRV_HOOK_EVENTS && d->events[i]; i++) {
-			int t = d->events[i];
-
-			if (hs->chosen < 0) {
-				snprintf(vis->why[t], sizeof(vis->why[t]), "%s: no attach variant works here",
-					 cprv_hook_name(h));
-			} else if (hs->canary == CPRV_CANARY_LIVE) {
-				vis->live[t] = true;
-				vis->why[t][0] = 0;
-			} else if (hs->canary == CPRV_CANARY_DEAD) {
-				snprintf(vis->why[t], sizeof(vis->why[t]),
-					 "%s: attached as %s but never fired in the canary", cprv_hook_name(h),
-					 cprv_attach_kind_name(d->variants[hs->chosen].kind));
-			} else {
-				snprintf(vis->why[t], sizeof(vis->why[t]), "%s: not proven live (%s)",
-					 cprv_hook_name(h), hs->canary_note[0] ? hs->canary_note : "canary did not run");
-			}
-		}
+		if (hs->chosen < 0)
+			snprintf(why, sizeof(why), "%s: no attach variant works here", cprv_hook_name(h));
+		else if (hs->canary == CPRV_CANARY_DEAD)
+			snprintf(why, sizeof(why), "%s: attached as %s but never fired in the canary",
+				 cprv_hook_name(h), cprv_attach_kind_name(d->variants[hs->chosen].kind));
+		else
+			snprintf(why, sizeof(why), "%s: not proven live (%s)", cprv_hook_name(h),
+				 hs->canary_note[0] ? hs->canary_note : "canary did not run");
+		for (int i = 0; i < CPRV_HOOK_EVENTS && d->events[i]; i++)
+			cprv_visibility_set(vis, d->events[i],
+					    hs->chosen >= 0 && hs->canary == CPRV_CANARY_LIVE, why);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include "cprv_event.h"
 #include "cprv_hooks.h"
+#include "analysis.h"
 
 enum cprv_attach_kind {
 	CPRV_ATTACH_NONE = 0,
@@ -76,16 +77,12 @@ struct cprv_plan {
 	unsigned deny_kinds;
 };
 
-/* Visibility per event type, derived from the plan: the analysis must never
- * call a stage clean that no live probe could see. */
-struct cprv_visibility_map {
-	bool live[CPRV_EV_MAX];
-	char why[CPRV_EV_MAX][200];
-};
-
 void cprv_plan_init(struct cprv_plan *plan);
 enum cprv_attach_kind cprv_plan_kind(const struct cprv_plan *plan, int hook);
-void cprv_plan_visibility(const struct cprv_plan *plan, struct cprv_visibility_map *vis);
+/* Visibility per event type for the analysis: only a probe that attached
+ * AND fired in the canary grants it; a stage nobody could see is never
+ * called clean. */
+void cprv_plan_visibility(const struct cprv_plan *plan, struct cprv_visibility *vis);
 const char *cprv_canary_state_name(enum cprv_canary_state s);
 
 /* JSON (for the trace header, `probe --json` and reports) and back. */

@@ -105,7 +105,7 @@ static void malformed_plan_is_rejected(void **state)
 static void only_live_probes_grant_visibility(void **state)
 {
 	struct cprv_plan p;
-	struct cprv_visibility_map v;
+	struct cprv_visibility v;
 
 	cprv_plan_init(&p);
 	p.hooks[CPRV_HOOK_KVM_MSI_SET_IRQ].chosen = 0;
@@ -117,10 +117,10 @@ static void only_live_probes_grant_visibility(void **state)
 	cprv_plan_visibility(&p, &v);
 	assert_true(v.live[CPRV_EV_KVM_MSI_SET_IRQ]);
 	assert_false(v.live[CPRV_EV_IRQFD_WAKEUP]);
-	assert_non_null(strstr(v.why[CPRV_EV_IRQFD_WAKEUP], "never fired"));
+	assert_non_null(strstr(v.reason[CPRV_EV_IRQFD_WAKEUP], "never fired"));
 	assert_false(v.live[CPRV_EV_APIC_ACCEPT]);
 	assert_false(v.live[CPRV_EV_EVENTFD_WRITE]);
-	assert_non_null(strstr(v.why[CPRV_EV_EVENTFD_WRITE], "no attach variant"));
+	assert_non_null(strstr(v.reason[CPRV_EV_EVENTFD_WRITE], "no attach variant"));
 }
 
 int main(void)

@@ -26,7 +26,7 @@ static const char help[] =
 
 static bool verdict_possible(const struct cprv_plan *plan)
 {
-	struct cprv_visibility_map vis;
+	struct cprv_visibility vis;
 
 	cprv_plan_visibility(plan, &vis);
 	return (vis.live[CPRV_EV_EVENTFD_WRITE] || vis.live[CPRV_EV_EVENTFD_SIGNAL]) &&

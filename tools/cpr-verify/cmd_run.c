@@ -1,2 +1,420 @@
+/* cpr-verify run: record a scenario's workload and judge it. Where this
+ * kernel has no /dev/kvm, the whole run moves into the nested L1 guest. */
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <json-c/json.h>
 #include "cli.h"
-int cmd_run(struct cli *c, int argc, char **argv) { cli_err(c, "not yet"); return CPRV_EXIT_TOOL; }
+#include "judge.h"
+#include "record.h"
+#include "scenario.h"
+
+static const char help[] =
+"usage: cpr-verify run [SCENARIO] [options]\n"
+"\n"
+"Runs a scenario's workload under the probes and judges the recording.\n"
+"Without SCENARIO: scenarios/rig-default.json, the rig (a synthetic\n"
+"vfio-like device and a mini-VMM on real KVM objects) doing one\n"
+"cpr-transfer of 4 MSI vectors under load. SCENARIO is a file or a name\n"
+"from scenarios/ (rig-default, rig-exec, rig-new-eventfd).\n"
+"\n"
+"  --mode transfer|exec   override the scenario's CPR mode\n"
+"  --fault NAME           inject a fault the rig knows (none, new-eventfd)\n"
+"  --json                 print the report as JSON\n"
+"  -o, --output DIR       keep the trace, the ground truth and the reports\n"
+"                         (trace.cprv, ground-truth.json, report.txt, report.json)\n"
+"  --lane auto|host|nested  host: this kernel; nested: inside an L1 guest under\n"
+"                         QEMU TCG (tools/l1-run); auto (default): host if\n"
+"                         /dev/kvm exists, else nested\n"
+"  --deny KINDS           never use these attach kinds (see `probe --help`)\n"
+"  -v                     every evidence chain\n"
+"\n"
+"The verdict is compared with the rig's ground truth: a count that differs\n"
+"fails the run, so a pass means the tool saw exactly what happened.\n"
+"exit: 0 pass, 1 fail, 2 could not judge, 3 usage, 4 bad scenario,\n"
+"5 no root/BTF/KVM, 6 the workload or the tool failed.\n";
+
+struct run_args {
+	const char *scenario, *mode, *fault, *out, *lane, *deny;
+	bool json, verbose;
+};
+
+/* The project tree the binary runs from: build/ or build/san/ below it. */
+static int find_home(char *home, size_t len)
+{
+	char exe[PATH_MAX], probe[PATH_MAX + 64];
+	const char *env = getenv("CPRV_HOME");
+	ssize_t n;
+
+	if (env) {
+		snprintf(home, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -1;
+	exe[n] = 0;
+	for (int up = 0; up < 3; up++) {
+		char *d = dirname(exe);
+
+		snprintf(probe, sizeof(probe), "%s/scenarios/rig-default.json", d);
+		if (access(probe, R_OK) == 0) {
+			snprintf(home, len, "%s", d);
+			return 0;
+		}
+		memmove(exe, d, strlen(d) + 1);
+	}
+	return -1;
+}
+
+static void exe_dir(char *dir, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(dir, len, "%s", dirname(exe));
+}
+
+static int resolve_scenario(const char *home, const char *arg, char *path, size_t len)
+{
+	if (!arg)
+		arg = "rig-default";
+	if (strchr(arg, '/') || access(arg, R_OK) == 0)
+		snprintf(path, len, "%s", arg);
+	else
+		snprintf(path, len, "%s/scenarios/%s%s", home, arg,
+			 strstr(arg, ".json") ? "" : ".json");
+	return access(path, R_OK);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+/* Re-runs this very command inside L1 with --lane host. */
+static int run_nested(struct cli *c, const struct run_args *ra, const char *home,
+		      const char *scn_path)
+{
+	char outdir[PATH_MAX], self[PATH_MAX], l1[PATH_MAX + 32], scn_abs[PATH_MAX];
+	char *argv[40];
+	int n = 0, rc, st;
+	bool temp = !ra->out;
+	pid_t pid;
+
+	snprintf(l1, sizeof(l1), "%s/tools/l1-run", home);
+	if (access(l1, X_OK)) {
+		cli_err(c, "this kernel has no /dev/kvm and %s is missing: cannot run the rig", l1);
+		return CPRV_EXIT_ENV;
+	}
+	if (temp) {
+		snprintf(outdir, sizeof(outdir), "/tmp/cprv-run-XXXXXX");
+		if (!mkdtemp(outdir)) {
+			cli_err(c, "mkdtemp: %s", strerror(errno));
+			return CPRV_EXIT_TOOL;
+		}
+	} else {
+		mkdir(ra->out, 0755);
+		if (!realpath(ra->out, outdir)) {
+			cli_err(c, "-o %s: %s", ra->out, strerror(errno));
+			return CPRV_EXIT_USAGE;
+		}
+	}
+	if (!realpath(scn_path, scn_abs)) {
+		cli_err(c, "%s: %s", scn_path, strerror(errno));
+		return CPRV_EXIT_INPUT;
+	}
+	{
+		ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (k < 0)
+			return CPRV_EXIT_TOOL;
+		self[k] = 0;
+	}
+	cli_info(c, "this kernel has no /dev/kvm: running in the nested L1 guest (QEMU TCG, "
+		    "Debian trixie kernel; tools/l1-run)");
+	argv[n++] = l1;
+	argv[n++] = "--quiet";
+	argv[n++] = "--rw";
+	argv[n++] = outdir;
+	argv[n++] = "--";
+	argv[n++] = self;
+	if (ra->verbose)
+		argv[n++] = "-v";
+	argv[n++] = "run";
+	argv[n++] = scn_abs;
+	argv[n++] = "--lane";
+	argv[n++] = "host";
+	argv[n++] = "-o";
+	argv[n++] = outdir;
+	if (ra->mode) {
+		argv[n++] = "--mode";
+		argv[n++] = (char *)ra->mode;
+	}
+	if (ra->fault) {
+		argv[n++] = "--fault";
+		argv[n++] = (char *)ra->fault;
+	}
+	if (ra->deny) {
+		argv[n++] = "--deny";
+		argv[n++] = (char *)ra->deny;
+	}
+	if (ra->json)
+		argv[n++] = "--json";
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		execv(l1, argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+		cli_err(c, "starting %s: %s", l1, strerror(errno));
+		return CPRV_EXIT_TOOL;
+	}
+	rc = WIFEXITED(st) ? WEXITSTATUS(st) : CPRV_EXIT_TOOL;
+	if (rc >= 120 && rc <= 124) {
+		cli_err(c, "the L1 guest could not run the scenario (l1-run exit %d%s)", rc,
+			rc == 124 ? ": timeout" : rc == 121 ? ": L1 set-up failed" :
+			rc == 122 ? ": L1 did not boot" : "");
+		rc = CPRV_EXIT_ENV;
+	}
+	if (temp)
+		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		cli_info(c, "kept in %s: trace.cprv, ground-truth.json, report.txt, report.json", outdir);
+	return rc;
+}
+
+static int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir)
+{
+	char p[PATH_MAX];
+	struct json_object *r;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/report.txt", dir);
+	f = fopen(p, "w");
+	if (!f)
+		goto fail;
+	cprv_judgement_text(j, f, true);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/report.json", dir);
+	f = fopen(p, "w");
+	if (!f)
+		goto fail;
+	r = cprv_judgement_json(j);
+	fputs(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY), f);
+	fputc('\n', f);
+	json_object_put(r);
+	fclose(f);
+	return 0;
+fail:
+	cli_err(c, "writing %s: %s", p, strerror(errno));
+	return -1;
+}
+
+static int run_host(struct cli *c, const struct run_args *ra, const char *scn_path,
+		    const struct cprv_scenario *s)
+{
+	static volatile sig_atomic_t stop;
+	char dir[PATH_MAX], trace[PATH_MAX + 16], gt[PATH_MAX + 24], rig[PATH_MAX + 16];
+	char bindir[PATH_MAX], err[512], *meta;
+	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json };
+	struct cprv_record_opts ro = { .progress = !c->json, .stop = &stop };
+	struct cprv_record_result res;
+	struct cprv_judge_opts jo = { 0 };
+	struct cprv_judgement *j;
+	enum cprv_judge_error je;
+	struct cprv_probes *p;
+	struct cprv_plan plan;
+	struct json_object *extra, *sj;
+	char *argv[16];
+	int n = 0, rc;
+	bool temp = !ra->out;
+
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		cli_err(c, "--lane host: /dev/kvm is not usable here (%s); use --lane nested",
+			strerror(errno));
+		return CPRV_EXIT_ENV;
+	}
+	if (ra->deny && cli_parse_deny(ra->deny, &po.deny_kinds)) {
+		cli_err(c, "--deny: unknown attach kind in '%s'", ra->deny);
+		return CPRV_EXIT_USAGE;
+	}
+	if (temp) {
+		snprintf(dir, sizeof(dir), "/tmp/cprv-run-XXXXXX");
+		if (!mkdtemp(dir)) {
+			cli_err(c, "mkdtemp: %s", strerror(errno));
+			return CPRV_EXIT_TOOL;
+		}
+	} else {
+		snprintf(dir, sizeof(dir), "%s", ra->out);
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			cli_err(c, "-o %s: %s", dir, strerror(errno));
+			return CPRV_EXIT_USAGE;
+		}
+	}
+	snprintf(trace, sizeof(trace), "%s/trace.cprv", dir);
+	snprintf(gt, sizeof(gt), "%s/ground-truth.json", dir);
+	exe_dir(bindir, sizeof(bindir));
+	snprintf(rig, sizeof(rig), "%s/cprv-rig", bindir);
+	argv[n++] = rig;
+	argv[n++] = "run";
+	argv[n++] = "--scenario";
+	argv[n++] = (char *)scn_path;
+	argv[n++] = "--mode";
+	argv[n++] = (char *)cprv_mode_name(s->mode);
+	argv[n++] = "--fault";
+	argv[n++] = (char *)cprv_fault_name(s->fault);
+	argv[n++] = "--ground-truth";
+	argv[n++] = gt;
+	argv[n] = NULL;
+
+	cprv_plan_init(&plan);
+	p = cli_probes_start(c, &plan, &po, &rc);
+	if (!p)
+		return rc;
+	extra = json_object_new_object();
+	sj = json_object_new_object();
+	json_object_object_add(sj, "file", json_object_new_string(scn_path));
+	json_object_object_add(sj, "name", json_object_new_string(s->name));
+	json_object_object_add(sj, "kind", json_object_new_string(cprv_kind_name(s->kind)));
+	json_object_object_add(sj, "mode", json_object_new_string(cprv_mode_name(s->mode)));
+	json_object_object_add(sj, "fault", json_object_new_string(cprv_fault_name(s->fault)));
+	json_object_object_add(sj, "vectors", json_object_new_int(s->vectors));
+	json_object_object_add(sj, "rate_hz", json_object_new_int(s->rate_hz));
+	json_object_object_add(sj, "cycles", json_object_new_int(s->cycles));
+	json_object_object_add(extra, "scenario", sj);
+	meta = cli_trace_meta(&plan, extra);
+	json_object_put(extra);
+	ro.path = trace;
+	ro.meta_json = meta;
+	ro.argv = argv;
+	cli_catch_stop(&stop);
+	cli_info(c, "running %s (%s, %s, fault %s) under the probes", s->name,
+		 cprv_mode_name(s->mode), cprv_kind_name(s->kind), cprv_fault_name(s->fault));
+	rc = cprv_record(p, &ro, &res, err, sizeof(err));
+	cprv_probes_free(p);
+	free(meta);
+	if (rc) {
+		cli_err(c, "%s", err);
+		return CPRV_EXIT_TOOL;
+	}
+	cli_info(c, "recorded %llu events, %llu dropped, %.2f bytes/event, %.2f s",
+		 (unsigned long long)res.events, (unsigned long long)res.drops,
+		 res.events ? (double)res.bytes / res.events : 0.0, res.duration_ns / 1e9);
+	if (!res.child_exited || !WIFEXITED(res.child_status) || WEXITSTATUS(res.child_status)) {
+		cli_err(c, "the rig did not complete (%s); its ground truth is missing or partial, "
+			   "the recording is judged alone", res.child_exited ? "it failed" : res.stop_reason);
+		jo.ground_truth = access(gt, R_OK) == 0 ? gt : NULL;
+	} else {
+		jo.ground_truth = gt;
+	}
+	jo.trace = trace;
+	jo.settle_ns = (uint64_t)s->settle_ms * 1000000ull;
+	j = cprv_judge(&jo, &je, err, sizeof(err));
+	if (!j) {
+		cli_err(c, "%s", err);
+		return je == CPRV_JUDGE_BAD_INPUT ? CPRV_EXIT_INPUT : CPRV_EXIT_TOOL;
+	}
+	if (c->json) {
+		struct json_object *r = cprv_judgement_json(j);
+
+		puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
+		json_object_put(r);
+	} else {
+		cprv_judgement_text(j, stdout, c->verbose);
+	}
+	rc = cprv_judgement_exit_code(j);
+	if (!res.child_exited || !WIFEXITED(res.child_status) || WEXITSTATUS(res.child_status))
+		rc = rc == CPRV_EXIT_FAIL ? rc : CPRV_EXIT_TOOL;
+	if (!temp)
+		write_reports(c, j, dir);
+	cprv_judgement_free(j);
+	if (temp)
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+int cmd_run(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' }, { "fault", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },       { "output", required_argument, NULL, 'o' },
+		{ "lane", required_argument, NULL, 'l' }, { "deny", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
+		{ 0 } };
+	struct run_args ra = { .lane = "auto", .verbose = c->verbose };
+	char home[PATH_MAX], scn[PATH_MAX + 64], err[512];
+	struct cprv_scenario s;
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "m:f:jo:l:d:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': ra.mode = optarg; break;
+		case 'f': ra.fault = optarg; break;
+		case 'j': ra.json = c->json = true; break;
+		case 'o': ra.out = optarg; break;
+		case 'l': ra.lane = optarg; break;
+		case 'd': ra.deny = optarg; break;
+		case 'v': ra.verbose = c->verbose = true; break;
+		case 'h': fputs(help, stdout); return CPRV_EXIT_PASS;
+		default: fputs(help, stderr); return CPRV_EXIT_USAGE;
+		}
+	}
+	if (optind < argc - 1) {
+		cli_err(c, "run: at most one SCENARIO");
+		return CPRV_EXIT_USAGE;
+	}
+	ra.scenario = optind < argc ? argv[optind] : NULL;
+	if (strcmp(ra.lane, "auto") && strcmp(ra.lane, "host") && strcmp(ra.lane, "nested")) {
+		cli_err(c, "--lane must be auto, host or nested, not '%s'", ra.lane);
+		return CPRV_EXIT_USAGE;
+	}
+	if (find_home(home, sizeof(home))) {
+		cli_err(c, "cannot find the scenarios/ directory next to this binary; set CPRV_HOME");
+		return CPRV_EXIT_ENV;
+	}
+	if (resolve_scenario(home, ra.scenario, scn, sizeof(scn))) {
+		cli_err(c, "no scenario '%s' (looked for %s)", ra.scenario ? ra.scenario : "rig-default", scn);
+		return CPRV_EXIT_USAGE;
+	}
+	if (cprv_scenario_load(scn, &s, err, sizeof(err))) {
+		cli_err(c, "%s", err);
+		return CPRV_EXIT_INPUT;
+	}
+	if (ra.mode) {
+		int m = cprv_mode_parse(ra.mode);
+
+		if (m < 0) {
+			cli_err(c, "--mode must be transfer or exec, not '%s'", ra.mode);
+			return CPRV_EXIT_USAGE;
+		}
+		s.mode = m;
+	}
+	if (ra.fault) {
+		int f = cprv_fault_parse(ra.fault);
+
+		if (f < 0) {
+			cli_err(c, "--fault: unknown fault '%s' (known: %s)", ra.fault, cprv_fault_list());
+			return CPRV_EXIT_USAGE;
+		}
+		s.fault = f;
+	}
+	if (cprv_scenario_validate(&s, scn, err, sizeof(err))) {
+		cli_err(c, "%s", err);
+		return CPRV_EXIT_INPUT;
+	}
+	if (!strcmp(ra.lane, "nested") || (!strcmp(ra.lane, "auto") && access("/dev/kvm", F_OK)))
+		return run_nested(c, &ra, home, scn);
+	return run_host(c, &ra, scn, &s);
+}

@@ -1,0 +1,269 @@
+/* Trace file -> verdict. What the recording could not see comes from the
+ * header (plan and canary) and the END chunk (drops); a trace without an
+ * END chunk (crash, kill) is judged on what it holds, but can then not
+ * pass: drops after its last chunk are unknown. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "analysis.h"
+#include "groundtruth.h"
+#include "judge.h"
+#include "plan.h"
+#include "reorder.h"
+#include "report.h"
+#include "trace.h"
+#include "verdict.h"
+
+struct cprv_judgement {
+	struct cprv_analysis *a;
+	struct cprv_verdict v;
+	struct cprv_plan plan;
+	struct json_object *meta;    /* trace header */
+	struct json_object *end;     /* END stats, or NULL */
+	char trace[512];
+	enum cprv_trace_status status;
+	char status_msg[256];
+	uint64_t events, late;
+};
+
+static struct json_object *get(struct json_object *o, const char *k)
+{
+	struct json_object *v = NULL;
+
+	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static int add_str(char ***arr, size_t *n, const char *s)
+{
+	char **a = realloc(*arr, (*n + 1) * sizeof(char *));
+
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	a[*n] = strdup(s);
+	if (!a[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* A verdict the trace itself cannot back (cut short, out of order) is at
+ * best unjudged; a fail stays a fail: what was seen is firm. */
+static void downgrade(struct cprv_verdict *v, const char *why)
+{
+	if (v->result == CPRV_RESULT_PASS)
+		v->result = CPRV_RESULT_UNJUDGED;
+	add_str(v->result == CPRV_RESULT_FAIL ? &v->caveats : &v->reasons,
+		v->result == CPRV_RESULT_FAIL ? &v->n_caveats : &v->n_reasons, why);
+}
+
+static int load_plan(struct cprv_judgement *j, struct cprv_analysis_opts *ao, char *err,
+		     size_t errlen)
+{
+	char perr[256];
+
+	if (cprv_plan_from_json(get(j->meta, "plan"), &j->plan, perr, sizeof(perr))) {
+		snprintf(err, errlen, "%s: trace header: %s", j->trace, perr);
+		return -1;
+	}
+	cprv_plan_visibility(&j->plan, &ao->vis);
+	return 0;
+}
+
+struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_judge_error *e,
+				  char *err, size_t errlen)
+{
+	struct cprv_judgement *j = calloc(1, sizeof(*j));
+	struct cprv_analysis_opts ao = { .settle_ns = o->settle_ns, .max_chains = o->max_chains };
+	struct cprv_ground_truth gt = { 0 };
+	struct cprv_gt_expect exp = { 0 };
+	uint64_t *vfires = NULL, *vlost = NULL;
+	struct cprv_trace_reader *r = NULL;
+	struct cprv_reorder *ro = NULL;
+	struct cprv_event ev, out;
+	bool have_gt = false;
+	int rc;
+
+	*e = CPRV_JUDGE_INTERNAL;
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(j->trace, sizeof(j->trace), "%s", o->trace);
+	r = cprv_trace_reader_open(o->trace, err, errlen);
+	if (!r) {
+		*e = errno == ENOMEM ? CPRV_JUDGE_INTERNAL : CPRV_JUDGE_BAD_INPUT;
+		goto fail;
+	}
+	j->meta = json_tokener_parse(cprv_trace_meta(r));
+	if (!j->meta) {
+		snprintf(err, errlen, "%s: the trace header is not JSON", o->trace);
+		*e = CPRV_JUDGE_BAD_INPUT;
+		goto fail;
+	}
+	if (load_plan(j, &ao, err, errlen)) {
+		*e = CPRV_JUDGE_BAD_INPUT;
+		goto fail;
+	}
+	if (o->ground_truth) {
+		if (cprv_gt_load(o->ground_truth, &gt, err, errlen)) {
+			*e = CPRV_JUDGE_BAD_INPUT;
+			goto fail;
+		}
+		have_gt = true;
+	}
+	j->a = cprv_analysis_new(&ao);
+	ro = cprv_reorder_new(0);
+	if (!j->a || !ro) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	while ((rc = cprv_trace_next(r, &ev)) > 0) {
+		j->events++;
+		if (cprv_reorder_push(ro, &ev, &out) && cprv_analysis_feed(j->a, &out)) {
+			snprintf(err, errlen, "out of memory while analysing");
+			goto fail;
+		}
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", o->trace, strerror(-rc));
+		goto fail;
+	}
+	while (cprv_reorder_pop(ro, &out))
+		if (cprv_analysis_feed(j->a, &out)) {
+			snprintf(err, errlen, "out of memory while analysing");
+			goto fail;
+		}
+	j->late = cprv_reorder_late(ro);
+	j->status = cprv_trace_status(r);
+	snprintf(j->status_msg, sizeof(j->status_msg), "%s", cprv_trace_status_msg(r));
+	if (cprv_trace_end(r))
+		j->end = json_tokener_parse(cprv_trace_end(r));
+	/* drops are known only from the END chunk */
+	ao.vis.dropped = j->end ? json_object_get_int64(get(j->end, "drops")) : 0;
+	cprv_analysis_set_dropped(j->a, ao.vis.dropped);
+	if (cprv_analysis_finish(j->a)) {
+		snprintf(err, errlen, "out of memory while analysing");
+		goto fail;
+	}
+	if (have_gt) {
+		vfires = calloc(gt.nvectors + 1, sizeof(uint64_t));
+		vlost = calloc(gt.nvectors + 1, sizeof(uint64_t));
+		if (!vfires || !vlost)
+			goto fail;
+		for (uint32_t i = 0; i < gt.nvectors; i++) {
+			vfires[i] = gt.vec[i].fires;
+			vlost[i] = gt.vec[i].lost;
+		}
+		exp.fires = gt.total;
+		exp.vector_fires = vfires;
+		exp.n_vectors = gt.nvectors;
+		exp.lost = gt.lost;
+		exp.vector_lost = vlost;
+		exp.duplicates = gt.duplicates;
+	}
+	if (cprv_verdict_judge(&j->v, j->a, have_gt ? &exp : NULL)) {
+		snprintf(err, errlen, "out of memory while judging");
+		goto fail;
+	}
+	if (j->status != CPRV_TRACE_COMPLETE) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "trace %s (%s): events after its last chunk and drops are unknown",
+			 cprv_trace_status_name(j->status), j->status_msg);
+		downgrade(&j->v, why);
+	}
+	if (j->late) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%llu events arrived later than the reorder window",
+			 (unsigned long long)j->late);
+		downgrade(&j->v, why);
+	}
+	free(vfires);
+	free(vlost);
+	if (have_gt)
+		cprv_gt_free(&gt);
+	cprv_reorder_free(ro);
+	cprv_trace_reader_close(r);
+	*e = CPRV_JUDGE_OK;
+	return j;
+fail:
+	free(vfires);
+	free(vlost);
+	if (have_gt)
+		cprv_gt_free(&gt);
+	cprv_reorder_free(ro);
+	cprv_trace_reader_close(r);
+	cprv_judgement_free(j);
+	return NULL;
+}
+
+void cprv_judgement_free(struct cprv_judgement *j)
+{
+	if (!j)
+		return;
+	if (j->a) {
+		cprv_verdict_free(&j->v);
+		cprv_analysis_free(j->a);
+	}
+	json_object_put(j->meta);
+	json_object_put(j->end);
+	free(j);
+}
+
+int cprv_judgement_exit_code(const struct cprv_judgement *j)
+{
+	return cprv_verdict_exit_code(&j->v);
+}
+
+const char *cprv_judgement_result(const struct cprv_judgement *j)
+{
+	return cprv_result_name(j->v.result);
+}
+
+void cprv_judgement_text(const struct cprv_judgement *j, FILE *f, bool verbose)
+{
+	struct cprv_report_opts ro = { .verbose = verbose };
+	struct json_object *scn = get(j->meta, "scenario");
+
+	cprv_report_text(f, j->a, &j->v, &ro);
+	fprintf(f, "\ntrace: %s, %llu events, %s%s%s; kernel %s",
+		j->trace, (unsigned long long)j->events, cprv_trace_status_name(j->status),
+		j->status_msg[0] ? ": " : "", j->status_msg,
+		json_object_get_string(get(j->meta, "kernel")));
+	if (scn)
+		fprintf(f, "; scenario %s", json_object_get_string(get(scn, "name")));
+	fprintf(f, "\nprobes: %s\n", j->plan.canary_ran ? j->plan.canary_summary : "canary did not run");
+	if (verbose)
+		cprv_plan_print(&j->plan, f, false);
+}
+
+struct json_object *cprv_judgement_json(const struct cprv_judgement *j)
+{
+	struct cprv_report_opts ro = { 0 };
+	struct json_object *r = cprv_report_json(j->a, &j->v, &ro), *t, *plan = json_object_new_object();
+
+	if (!r)
+		return NULL;
+	/* plan: hook -> attach kind or "unavailable", plus the full detail */
+	for (int h = 0; h < CPRV_HOOK_MAX; h++)
+		json_object_object_add(plan, cprv_hook_name(h),
+				       json_object_new_string(cprv_attach_kind_name(cprv_plan_kind(&j->plan, h))));
+	json_object_object_add(r, "plan", plan);
+	json_object_object_add(r, "plan_detail", json_object_get(get(j->meta, "plan")));
+	t = json_object_new_object();
+	json_object_object_add(t, "file", json_object_new_string(j->trace));
+	json_object_object_add(t, "status", json_object_new_string(cprv_trace_status_name(j->status)));
+	json_object_object_add(t, "events", json_object_new_int64(j->events));
+	json_object_object_add(t, "late_events", json_object_new_int64(j->late));
+	json_object_object_add(t, "drops", j->end ? json_object_get(get(j->end, "drops")) : NULL);
+	json_object_object_add(t, "kernel", json_object_get(get(j->meta, "kernel")));
+	json_object_object_add(t, "tool_version", json_object_get(get(j->meta, "tool_version")));
+	json_object_object_add(t, "end", json_object_get(j->end));
+	json_object_object_add(r, "trace", t);
+	if (get(j->meta, "scenario"))
+		json_object_object_add(r, "scenario", json_object_get(get(j->meta, "scenario")));
+	return r;
+}
