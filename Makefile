@@ -45,7 +45,7 @@ LIVE      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIVE_SRCS))
 TEST_HELPERS := $(filter-out tests/test_% tests/live_%,$(wildcard tests/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 
-.PHONY: all setup run check test unit live clean bench accuracy e2e
+.PHONY: all setup run check test unit live clean vmlinux
 all: $(BUILD)/cpr-verify $(BUILD)/cprv-rig $(TESTS) $(LIVE)
 
 setup:
@@ -96,3 +96,7 @@ clean:
 	rm -rf build cprv-out
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Regenerate the committed vmlinux.h from the running kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
