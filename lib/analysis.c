@@ -3,8 +3,9 @@
  * Analysis core: event dispatch, the object model (eventfd ctxs, VMs and
  * their MSI routes, irqfd bindings, logical vectors, processes), fires and
  * the final judgement of uncovered fires. Injections live in
- * analysis_inject.c, CPR cycles in analysis_cpr.c, evidence chains in
- * analysis_chain.c, logical vectors in analysis_vector.c.
+ * analysis_inject.c (KVM's assign-replay race in analysis_replay.c), CPR
+ * cycles in analysis_cpr.c, evidence chains in analysis_chain.c, logical
+ * vectors in analysis_vector.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -149,9 +150,11 @@ static int on_fire(struct cprv_analysis *a, const struct cprv_event *ev, uint64_
 		return -ENOMEM;
 	an_cpr_fire(a, lv, &f);
 	a->t.fires++;
-	if (ev->type == CPRV_EV_EVENTFD_WRITE)
+	if (ev->type == CPRV_EV_EVENTFD_WRITE) {
 		a->t.write_fires++;
-	else
+		c->has_write = true;
+		c->write_tid = ev->tid;
+	} else
 		a->t.kernel_fires++;
 	lv->pub.fires++;
 	if (!lv->pending++)
@@ -302,6 +305,7 @@ static int on_irqfd(struct cprv_analysis *a, const struct cprv_event *ev)
 				  .assign_ts = ev->ts, .active = true };
 	if (!vm_get(a, kvm, true))
 		return -ENOMEM;
+	an_replay_assign(c, b);
 	return an_cpr_assign(a, b, ev->ts);
 }
 
@@ -368,6 +372,8 @@ static int on_eventfd_create(struct cprv_analysis *a, const struct cprv_event *e
 		c->lv = NULL;
 		c->has_cover = false;
 		c->has_read = false;
+		c->has_write = false;
+		memset(&c->replay, 0, sizeof(c->replay));
 	}
 	if (!c)
 		c = an_ctx_get(a, ev->obj, true);

@@ -55,6 +55,7 @@ struct cprv_totals {
 	uint64_t delivered;        /* fires covered by an injection */
 	uint64_t coalesced;        /* covered fires beyond the first per injection */
 	uint64_t duplicates;
+	uint64_t replay_races;     /* KVM's assign replay after a new signal covered all: legal */
 	uint64_t attempts;         /* kvm_msi_set_irq never accepted by a LAPIC */
 	uint64_t unattributed;     /* may belong to a traced vector, not pinned */
 	uint64_t foreign;          /* route matches no traced vector */
@@ -77,6 +78,7 @@ struct cprv_vector {
 	uint64_t *ctxs;            /* every eventfd ctx seen on it */
 	size_t n_ctxs;
 	uint64_t fires, injections, delivered, coalesced, lost, duplicates;
+	uint64_t replay_races;
 	uint64_t in_flight, ambiguous;
 	uint64_t max_delay_ns, max_gap_ns;
 	uint64_t delay_hist_log2[CPRV_HIST_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) ns; 0 also holds 0 */
@@ -106,10 +108,11 @@ enum cprv_chain_kind {
 	CPRV_CHAIN_DUPLICATE,
 	CPRV_CHAIN_UNATTRIBUTED,
 	CPRV_CHAIN_AMBIGUOUS,
+	CPRV_CHAIN_REPLAY_RACE,
 	CPRV_CHAIN_KINDS
 };
 
-/* The evidence behind one lost fire or one suspect injection. */
+/* The evidence behind one lost fire, one suspect injection or one replay race. */
 struct cprv_chain {
 	uint64_t ts;
 	uint32_t pid;

@@ -3,7 +3,8 @@
  * Injections: pairs kvm_msi_set_irq with its LAPIC accept, names the eventfd
  * ctx behind it (the tracepoint has no kvm pointer: the BPF side's context
  * tag, function-probe evidence and the MSI routes do), then lets it cover
- * that ctx's uncovered fires or counts it as a duplicate.
+ * that ctx's uncovered fires or counts it as a duplicate (or, for KVM's
+ * assign replay racing a new signal, as a replay race: analysis_replay.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -279,6 +280,10 @@ static int injection(struct cprv_analysis *a, struct an_inj *in)
 	}
 	struct an_ctx *c = r.ctx;
 	uint64_t k = uncovered(c);
+	bool race;
+	err = an_replay_injection(a, c, in, k, &race);
+	if (err || race)
+		return err;
 	if (!k)
 		return duplicate(a, c, in, &r);
 

@@ -45,6 +45,23 @@ struct an_inj {
 
 struct an_lvec;
 
+/*
+ * KVM_IRQFD assign schedules a replay (irqfd_inject, in a kworker) if the
+ * eventfd had a count. The replay reads no counter, so a new signal whose
+ * fast path covers everything before the kworker runs leaves the replay
+ * nothing to cover: KVM's own extra interrupt, not a VMM fault.
+ */
+struct an_replay {
+	bool armed;                   /* assigned with fires waiting, no workqueue injection yet */
+	uint64_t assign_ts, kvm, pending;
+	uint32_t gsi, pid;
+	bool covered;                 /* the first injection after the assign that covered */
+	bool cover_fast;              /* ... came from the irqfd fast path */
+	struct an_inj cover;
+	uint64_t cover_n, cover_last_fire_ts;
+	uint32_t cover_last_fire_pid;
+};
+
 struct an_ctx {
 	uint64_t addr;
 	uint32_t gen;                 /* bumped when the address is reused */
@@ -63,6 +80,9 @@ struct an_ctx {
 	bool created;
 	uint64_t created_ts;
 	uint32_t created_pid;
+	bool has_write;               /* tid of the last write() fire: the fast path's task */
+	uint32_t write_tid;
+	struct an_replay replay;
 };
 
 struct an_lvec {
@@ -162,6 +182,19 @@ void an_hist_add(struct cprv_vector *v, uint64_t delay);
 /* analysis_inject.c */
 int an_inject_event(struct cprv_analysis *a, const struct cprv_event *ev);
 int an_inject_finish(struct cprv_analysis *a);
+
+/* analysis_replay.c */
+void an_replay_assign(struct an_ctx *c, const struct an_binding *b);
+/* Did in come from the irqfd_inject workqueue (replay or wakeup fallback)? */
+bool an_replay_workqueue(const struct cprv_analysis *a, const struct an_ctx *c,
+			 const struct an_inj *in);
+/*
+ * Called for every injection attributed to c before it covers anything;
+ * k = fires it is about to cover. Returns true if it is KVM's replay racing
+ * a new signal (counted and chained here), false for the caller to judge.
+ */
+int an_replay_injection(struct cprv_analysis *a, struct an_ctx *c, const struct an_inj *in,
+			uint64_t k, bool *race);
 
 /* analysis_cpr.c */
 int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);

@@ -57,6 +57,7 @@ static struct json_object *vector(const struct cprv_vector *v)
 	put(o, "coalesced", u64(v->coalesced));
 	put(o, "lost", u64(v->lost));
 	put(o, "duplicates", u64(v->duplicates));
+	put(o, "replay_races", u64(v->replay_races));
 	put(o, "in_flight", u64(v->in_flight));
 	put(o, "ambiguous", u64(v->ambiguous));
 	put(o, "max_delay_ns", u64(v->max_delay_ns));
@@ -167,6 +168,7 @@ struct json_object *cprv_report_json(const struct cprv_analysis *a,
 	put(root, "coalesced", u64(t->coalesced));
 	put(root, "lost", u64(t->lost));
 	put(root, "duplicates", u64(t->duplicates));
+	put(root, "replay_races", u64(t->replay_races));
 	put(root, "attempts", u64(t->attempts));
 	put(root, "unattributed", u64(t->unattributed));
 	put(root, "ambiguous", u64(t->ambiguous));
@@ -183,6 +185,8 @@ struct json_object *cprv_report_json(const struct cprv_analysis *a,
 	chains(root, "lost_events", "lost_events_total", a, CPRV_CHAIN_LOST, t->lost, cap);
 	chains(root, "duplicate_events", "duplicate_events_total", a, CPRV_CHAIN_DUPLICATE,
 	       t->duplicates, cap);
+	chains(root, "replay_race_events", "replay_race_events_total", a, CPRV_CHAIN_REPLAY_RACE,
+	       t->replay_races, cap);
 	chains(root, "unattributed_events", "unattributed_events_total", a,
 	       CPRV_CHAIN_UNATTRIBUTED, t->unattributed, cap);
 	chains(root, "ambiguous_events", "ambiguous_events_total", a, CPRV_CHAIN_AMBIGUOUS,

@@ -186,6 +186,9 @@ int cprv_report_text(FILE *f, const struct cprv_analysis *a, const struct cprv_v
 	fprintf(f, "  %s injections, %s attempts, %s unattributed, %s in flight at stop\n",
 		num(b[0], t->injections), num(b[1], t->attempts), num(b[2], t->unattributed),
 		num(b[3], t->in_flight));
+	if (t->replay_races)
+		fprintf(f, "  %s replay races: KVM's irqfd-assign replay re-injected after a new signal had covered every fire (legal, not duplicates)\n",
+			num(b[0], t->replay_races));
 	vectors(f, a);
 	cycles(f, a);
 	if (v->n_caveats)
@@ -202,6 +205,8 @@ int cprv_report_text(FILE *f, const struct cprv_analysis *a, const struct cprv_v
 	}
 	chains(f, a, CPRV_CHAIN_LOST, "lost", t->lost, o);
 	chains(f, a, CPRV_CHAIN_DUPLICATE, "duplicates", t->duplicates, o);
+	chains(f, a, CPRV_CHAIN_REPLAY_RACE, "replay races (KVM's assign replay after a new signal)",
+	       t->replay_races, o);
 	chains(f, a, CPRV_CHAIN_UNATTRIBUTED, "unattributed injections", t->unattributed, o);
 	chains(f, a, CPRV_CHAIN_AMBIGUOUS, "ambiguous injections", t->ambiguous, o);
 	return ferror(f) ? -1 : 0;

@@ -82,6 +82,9 @@ static int stage_caveats(struct cprv_verdict *v, const struct cprv_analysis *a)
 	if (t->ambiguous > t->ambiguous_material)
 		CAVEAT("%llu injections had several candidate eventfds, none with fires waiting: counted as duplicates of the newest",
 		       (unsigned long long)(t->ambiguous - t->ambiguous_material));
+	if (t->replay_races)
+		CAVEAT("%llu spurious re-injections by KVM's irqfd-assign replay racing a new signal (legal for edge MSIs; the gate compares them with the reference)",
+		       (unsigned long long)t->replay_races);
 	if (t->overflow_fires)
 		CAVEAT("%llu fires beyond the per-eventfd cap of waiting fires: their delays are approximate",
 		       (unsigned long long)t->overflow_fires);

@@ -4,6 +4,9 @@
 
 #include "evseq.h"
 
+#define WRITER_PID 200
+#define KWORKER_PID 2
+
 void evseq_init(struct evseq *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -122,6 +125,61 @@ uint64_t evseq_mark(struct evseq *s, uint64_t kind, uint64_t arg)
 	return evseq_add(s, CPRV_EV_MARK, 0, 0, kind, arg, 0, 0);
 }
 
+uint64_t evseq_write_wakeup(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi)
+{
+	uint64_t ts = evseq_write(s, ctx);
+
+	evseq_add(s, CPRV_EV_IRQFD_WAKEUP, 0, ctx, kvm, gsi, 1, 0);
+	evseq_add(s, CPRV_EV_SET_IRQ_INATOMIC, 0, kvm, gsi, EVSEQ_MSI_ADDR, evseq_data(gsi), 0);
+	evseq_msi(s, CPRV_CTX_IRQFD, ctx, kvm, gsi, 1);
+	return ts;
+}
+
+uint64_t evseq_irqfd_inject(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi)
+{
+	uint64_t ts;
+
+	evseq_add(s, CPRV_EV_IRQFD_INJECT, 0, ctx, kvm, gsi, 0, 0);
+	evseq_add(s, CPRV_EV_KVM_SET_IRQ, 0, 0, gsi, 1, 0, 0);
+	evseq_add(s, CPRV_EV_KVM_SET_MSI, 0, kvm, gsi, EVSEQ_MSI_ADDR, evseq_data(gsi), 1);
+	ts = evseq_msi(s, CPRV_CTX_IRQFD, ctx, kvm, gsi, 1);
+	evseq_add(s, CPRV_EV_KVM_SET_IRQ, 0, 0, gsi, 0, 0, 0);
+	return ts;
+}
+
+void evseq_assign_replay(struct evseq *s, unsigned pending, int fast_first)
+{
+	uint64_t ctx = evseq_ctx_addr(0, 0), k0 = evseq_kvm_addr(0), k1 = evseq_kvm_addr(1);
+
+	evseq_task(s, 1000, 1000);
+	evseq_vm_create(s, k0);
+	evseq_route(s, k0, 0);
+	evseq_eventfd(s, ctx);
+	evseq_assign(s, ctx, k0, 0);
+	evseq_task(s, EVSEQ_WRITER_TID - 1, EVSEQ_WRITER_TID);
+	evseq_write_wakeup(s, ctx, k0, 0);
+	evseq_task(s, 1000, 1000);
+	evseq_deassign(s, ctx, k0, 0);
+	evseq_task(s, EVSEQ_WRITER_TID - 1, EVSEQ_WRITER_TID);
+	for (unsigned i = 0; i < pending; i++)
+		evseq_write(s, ctx);
+	evseq_task(s, 1100, 1100);
+	evseq_vm_create(s, k1);
+	evseq_route(s, k1, 0);
+	evseq_assign(s, ctx, k1, 0);
+	evseq_advance(s, 100 * EVSEQ_US);
+	if (!fast_first) {
+		evseq_task(s, KWORKER_PID, EVSEQ_KWORKER_TID);
+		evseq_irqfd_inject(s, ctx, k1, 0);
+	}
+	evseq_task(s, EVSEQ_WRITER_TID - 1, EVSEQ_WRITER_TID);
+	evseq_write_wakeup(s, ctx, k1, 0);
+	if (fast_first) {
+		evseq_task(s, KWORKER_PID, EVSEQ_KWORKER_TID);
+		evseq_irqfd_inject(s, ctx, k1, 0);
+	}
+}
+
 void evseq_vis_all(struct cprv_visibility *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -158,9 +216,6 @@ uint64_t evseq_kvm_addr(unsigned gen)
 {
 	return 0xffffc90000a00000ull + gen * 0x100000ull;
 }
-
-#define WRITER_PID 200
-#define KWORKER_PID 2
 
 static void qemu_vm(struct evseq *s, struct evseq_cpr *p, int new_ctxs)
 {

@@ -51,6 +51,20 @@ uint64_t evseq_msi(struct evseq *s, uint16_t tag, uint64_t obj, uint64_t aux,
 /* kworker irqfd_inject: kvm_set_irq level 1/0, msi tagged KVM_SET_IRQ, accept */
 uint64_t evseq_replay(struct evseq *s, uint32_t gsi);
 uint64_t evseq_mark(struct evseq *s, uint64_t kind, uint64_t arg);
+/* write() whose irqfd_wakeup injects on the fast path, with the S2 probes */
+uint64_t evseq_write_wakeup(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi);
+/* kworker irqfd_inject seen by its function probe: msi tagged CPRV_CTX_IRQFD */
+uint64_t evseq_irqfd_inject(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi);
+
+/*
+ * KVM's irqfd-assign replay: ctx evseq_ctx_addr(0, 0) on gsi 0 moves from
+ * VM 0 to VM 1 with `pending` writes in between (by EVSEQ_WRITER_TID);
+ * then the kworker replay (EVSEQ_KWORKER_TID, irqfd_inject) and one new
+ * write on the fast path, the write first when fast_first (the race).
+ */
+#define EVSEQ_WRITER_TID 201
+#define EVSEQ_KWORKER_TID 10
+void evseq_assign_replay(struct evseq *s, unsigned pending, int fast_first);
 
 /*
  * A rig-like CPR scenario: a device process writes eventfds bound as

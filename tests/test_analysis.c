@@ -671,6 +671,219 @@ static void test_mark_starts_cycle(void **state)
 	evseq_free(&s);
 }
 
+/*
+ * KVM_IRQFD assign saw a count and scheduled its replay; a new write's fast
+ * path covered every fire before the kworker ran; the replay then injected
+ * with nothing to cover. KVM's doing: a replay race, not a duplicate.
+ */
+static void test_replay_race(void **state)
+{
+	struct evseq s;
+
+	evseq_init(&s);
+	evseq_assign_replay(&s, 2, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 4);
+	assert_int_equal(t->injections, 3);
+	assert_int_equal(t->delivered, 4);
+	assert_int_equal(t->coalesced, 2);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->replay_races, 1);
+	assert_int_equal(cprv_analysis_vector(a, 0)->replay_races, 1);
+	assert_int_equal(cprv_analysis_vector(a, 0)->duplicates, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_DUPLICATE), 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_REPLAY_RACE), 1);
+	const struct cprv_chain *c = cprv_analysis_chain(a, CPRV_CHAIN_REPLAY_RACE, 0);
+	assert_int_equal(c->ctx, evseq_ctx_addr(0, 0));
+	assert_true(c->has_gsi);
+	assert_int_equal(c->gsi, 0);
+	assert_int_equal(c->pid, 2);
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "KVM_IRQFD assign of ctx 0xffff888001000000 to gsi 0 of VM 0xffffc90000b00000"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "with 2 fires waiting"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "fast-path injection at"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "(tid 201 pid 200 ?, context irqfd)"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "covered 3 fires"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "tid 10 pid 2"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "irqfd_inject on ctx 0xffff888001000000"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "found nothing to cover"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* The same race seen without the irqfd probes: write-tagged fast path, kvm_set_irq replay. */
+static void test_replay_race_tracepoints_only(void **state)
+{
+	struct evseq s;
+	uint64_t ctx = evseq_ctx_addr(0, 2), k0 = evseq_kvm_addr(0), k1 = evseq_kvm_addr(1);
+
+	evseq_init(&s);
+	setup_one(&s, ctx, k0, 2);
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, ctx, 2);
+	evseq_deassign(&s, ctx, k0, 2);
+	evseq_write(&s, ctx);
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 2);
+	evseq_assign(&s, ctx, k1, 2);
+	evseq_write_fast(&s, ctx, 2);
+	evseq_task(&s, 2, 10);
+	evseq_replay(&s, 2);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->replay_races, 1);
+	assert_int_equal(t->delivered, 3);
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "with 1 fires waiting"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "context eventfd_write) covered 2 fires"));
+	assert_true(chain_has(a, CPRV_CHAIN_REPLAY_RACE, "context: kvm_set_irq"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* The usual order: the kworker replay covers the waiting fires, the write its own. */
+static void test_replay_normal_order(void **state)
+{
+	struct evseq s;
+
+	evseq_init(&s);
+	evseq_assign_replay(&s, 2, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 4);
+	assert_int_equal(t->injections, 3);
+	assert_int_equal(t->delivered, 4);
+	assert_int_equal(t->coalesced, 1);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->replay_races, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_REPLAY_RACE), 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* One assign, one replay: a second kworker injection is a duplicate. */
+static void test_replay_second_kworker_duplicate(void **state)
+{
+	for (int fast_first = 0; fast_first < 2; fast_first++) {
+		struct evseq s;
+
+		evseq_init(&s);
+		evseq_assign_replay(&s, 2, fast_first);
+		evseq_task(&s, 2, EVSEQ_KWORKER_TID);
+		evseq_irqfd_inject(&s, evseq_ctx_addr(0, 0), evseq_kvm_addr(1), 0);
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		assert_int_equal(t->duplicates, 1);
+		assert_int_equal(t->replay_races, fast_first ? 1 : 0);
+		assert_int_equal(cprv_analysis_vector(a, 0)->duplicates, 1);
+		assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE, "irqfd_inject on ctx"));
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/* Nothing waited at the assign: KVM scheduled no replay, so this is a duplicate. */
+static void test_replay_unarmed_duplicate(void **state)
+{
+	struct evseq s;
+
+	evseq_init(&s);
+	evseq_assign_replay(&s, 0, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->fires, 2);
+	assert_int_equal(t->duplicates, 1);
+	assert_int_equal(t->replay_races, 0);
+	assert_int_equal(cprv_analysis_n_chains(a, CPRV_CHAIN_REPLAY_RACE), 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/*
+ * A VMM re-injecting by hand (KVM_SIGNAL_MSI) with nothing waiting is a
+ * duplicate, after KVM's replay; and if its hand injection covered the
+ * waiting fires first, KVM's replay after it is one too (a double replay,
+ * not a new signal racing).
+ */
+static void test_replay_signal_msi_duplicate(void **state)
+{
+	uint64_t ctx = evseq_ctx_addr(0, 0), k1 = evseq_kvm_addr(1);
+
+	for (int hand_first = 0; hand_first < 2; hand_first++) {
+		struct evseq s;
+
+		evseq_init(&s);
+		if (hand_first) {
+			evseq_assign_replay(&s, 2, 1);
+			/* drop the tail: write + kworker, then replace with hand + kworker */
+			while (s.ev[s.n - 1].type != CPRV_EV_KVM_IRQFD)
+				s.n--;
+			evseq_task(&s, 1100, 1100);
+			evseq_msi(&s, CPRV_CTX_SIGNAL_MSI, k1, 0, 0, 1);
+			evseq_task(&s, 2, EVSEQ_KWORKER_TID);
+			evseq_irqfd_inject(&s, ctx, k1, 0);
+		} else {
+			evseq_assign_replay(&s, 2, 0);
+			evseq_task(&s, 1100, 1100);
+			evseq_msi(&s, CPRV_CTX_SIGNAL_MSI, k1, 0, 0, 1);
+		}
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		assert_int_equal(t->duplicates, 1);
+		assert_int_equal(t->replay_races, 0);
+		assert_int_equal(t->lost, 0);
+		assert_true(chain_has(a, CPRV_CHAIN_DUPLICATE,
+				      hand_first ? "irqfd_inject on ctx" : "context: signal_msi"));
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/*
+ * Without irqfd_wakeup/irqfd_inject events the irqfd tag alone is
+ * ambiguous: the writer's task is the fast path, any other the kworker.
+ */
+static void test_replay_irqfd_tag_by_tid(void **state)
+{
+	uint64_t ctx = evseq_ctx_addr(0, 0), k1 = evseq_kvm_addr(1);
+
+	for (int same_tid = 0; same_tid < 2; same_tid++) {
+		struct evseq s;
+
+		evseq_init(&s);
+		evseq_assign_replay(&s, 2, 1);
+		while (s.ev[s.n - 1].type != CPRV_EV_KVM_IRQFD)
+			s.n--;
+		evseq_task(&s, EVSEQ_WRITER_TID - 1, EVSEQ_WRITER_TID);
+		evseq_write(&s, ctx);
+		evseq_msi(&s, CPRV_CTX_IRQFD, ctx, k1, 0, 1);
+		evseq_task(&s, same_tid ? EVSEQ_WRITER_TID - 1 : 2,
+			   same_tid ? EVSEQ_WRITER_TID : EVSEQ_KWORKER_TID);
+		evseq_msi(&s, CPRV_CTX_IRQFD, ctx, k1, 0, 1);
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		assert_int_equal(t->replay_races, same_tid ? 0 : 1);
+		assert_int_equal(t->duplicates, same_tid ? 1 : 0);
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +906,13 @@ int main(void)
 		cmocka_unit_test(test_pending_cap),
 		cmocka_unit_test(test_reattach_same_vm_no_cycle),
 		cmocka_unit_test(test_mark_starts_cycle),
+		cmocka_unit_test(test_replay_race),
+		cmocka_unit_test(test_replay_race_tracepoints_only),
+		cmocka_unit_test(test_replay_normal_order),
+		cmocka_unit_test(test_replay_second_kworker_duplicate),
+		cmocka_unit_test(test_replay_unarmed_duplicate),
+		cmocka_unit_test(test_replay_signal_msi_duplicate),
+		cmocka_unit_test(test_replay_irqfd_tag_by_tid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

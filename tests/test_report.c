@@ -38,6 +38,21 @@ static void run(struct run *r, int new_eventfds, unsigned steady,
 	assert_int_equal(cprv_verdict_judge(&r->v, r->a, gt), 0);
 }
 
+/* KVM's assign replay racing a new write (see evseq_assign_replay). */
+static void run_race(struct run *r)
+{
+	struct cprv_analysis_opts o = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	evseq_vis_all(&o.vis);
+	evseq_init(&r->s);
+	evseq_assign_replay(&r->s, 2, 1);
+	evseq_stop(&r->s, 500 * EVSEQ_MS);
+	r->a = evseq_analyse(&r->s, &o);
+	assert_non_null(r->a);
+	assert_int_equal(cprv_verdict_judge(&r->v, r->a, NULL), 0);
+}
+
 static void done(struct run *r)
 {
 	cprv_verdict_free(&r->v);
@@ -147,6 +162,9 @@ static void test_json_pass(void **state)
 	assert_int_equal(json_object_array_length(get(j, "lost_events")), 0);
 	assert_int_equal(num(j, "lost_events_total"), 0);
 	assert_int_equal(json_object_array_length(get(j, "duplicate_events")), 0);
+	assert_int_equal(num(j, "replay_races"), 0);
+	assert_int_equal(num(v0, "replay_races"), 0);
+	assert_int_equal(json_object_array_length(get(j, "replay_race_events")), 0);
 	json_object_put(j);
 	done(&r);
 }
@@ -254,6 +272,57 @@ static void test_text_fail_chains(void **state)
 	done(&r);
 }
 
+static void test_json_replay_race(void **state)
+{
+	struct run r;
+	char hex[32];
+
+	run_race(&r);
+	struct json_object *j = roundtrip(&r, NULL, NULL);
+
+	assert_string_equal(str(j, "verdict"), "pass");
+	assert_int_equal(num(j, "duplicates"), 0);
+	assert_int_equal(num(j, "replay_races"), 1);
+	assert_int_equal(num(j, "replay_race_events_total"), 1);
+	struct json_object *v0 = json_object_array_get_idx(get(j, "vectors"), 0);
+	assert_int_equal(num(v0, "replay_races"), 1);
+	assert_int_equal(num(v0, "duplicates"), 0);
+	struct json_object *ev = get(j, "replay_race_events");
+	assert_int_equal(json_object_array_length(ev), 1);
+	struct json_object *e = json_object_array_get_idx(ev, 0);
+	snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)evseq_ctx_addr(0, 0));
+	assert_string_equal(str(e, "ctx"), hex);
+	assert_int_equal(num(e, "gsi"), 0);
+	assert_int_equal(num(e, "pid"), 2);
+	struct json_object *chain = get(e, "chain");
+	assert_true(json_object_array_length(chain) >= 4);
+	assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(chain, 0)),
+			       "KVM_IRQFD assign"));
+	json_object_put(j);
+	done(&r);
+}
+
+static void test_text_replay_race(void **state)
+{
+	struct run r;
+
+	run_race(&r);
+	char *t = text(&r, NULL);
+	assert_true(!strncmp(t, "PASS: 4 MSIs on 1 vectors, 0 lost, 0 duplicates", 47));
+	assert_non_null(strstr(t, "  1 replay races: KVM's irqfd-assign replay re-injected"));
+	assert_non_null(strstr(t, "replay races (KVM's assign replay after a new signal) (1, showing 1):"));
+	assert_non_null(strstr(t, "spurious re-injections by KVM's irqfd-assign replay"));
+	assert_null(strstr(t, "\nduplicates ("));
+	free(t);
+	done(&r);
+
+	run(&r, 0, 10, NULL);
+	t = text(&r, NULL);
+	assert_null(strstr(t, "replay race"));
+	free(t);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_json_lost_capped_with_truth),
 		cmocka_unit_test(test_text_pass),
 		cmocka_unit_test(test_text_fail_chains),
+		cmocka_unit_test(test_json_replay_race),
+		cmocka_unit_test(test_text_replay_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
