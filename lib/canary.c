@@ -18,52 +18,11 @@
 #include <linux/aio_abi.h>
 #include <linux/kvm.h>
 #include "canary.h"
+#include "kvmvm.h"
 #include "probes.h"
 
 #define CANARY_GSI    0
 #define CANARY_VECTOR 0x41
-
-struct canary_vm {
-	int kvm, vm, vcpu, efd;
-};
-
-static void close_vm(struct canary_vm *c)
-{
-	int *fds[] = { &c->efd, &c->vcpu, &c->vm, &c->kvm };
-
-	for (unsigned i = 0; i < 4; i++)
-		if (*fds[i] >= 0) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
-}
-
-static int lapic_enable(int vcpu)
-{
-	struct kvm_lapic_state st;
-
-	if (ioctl(vcpu, KVM_GET_LAPIC, &st) < 0)
-		return -errno;
-	/* software-enable the LAPIC (SPIV bit 8) so fixed MSIs are accepted */
-	*(uint32_t *)&st.regs[0xF0] |= 0x100;
-	return ioctl(vcpu, KVM_SET_LAPIC, &st) < 0 ? -errno : 0;
-}
-
-static int route_msi(int vm, uint32_t gsi, uint8_t vector)
-{
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[1];
-	} rt;
-
-	memset(&rt, 0, sizeof(rt));
-	rt.r.nr = 1;
-	rt.e[0].gsi = gsi;
-	rt.e[0].type = KVM_IRQ_ROUTING_MSI;
-	rt.e[0].u.msi.address_lo = 0xfee00000; /* APIC 0, physical */
-	rt.e[0].u.msi.data = vector;           /* fixed, edge */
-	return ioctl(vm, KVM_SET_GSI_ROUTING, &rt) < 0 ? -errno : 0;
-}
 
 /* Linux AIO completes with eventfd_signal(): a kernel-side producer just
  * like vfio_msihandler, so the S1 probe and the irqfd wake-up from a
@@ -106,43 +65,37 @@ static void msleep(int ms)
  * signal (AIO), KVM_SIGNAL_MSI and the LAPIC ioctls. */
 static int exercise_kvm(char *why, size_t len)
 {
-	struct canary_vm c = { -1, -1, -1, -1 };
-	struct kvm_irqfd irqfd = { .gsi = CANARY_GSI };
+	const struct cprv_msi_route route = { .gsi = CANARY_GSI, .address = 0xfee00000,
+					      .data = CANARY_VECTOR };
 	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = CANARY_VECTOR };
-	struct kvm_lapic_state st;
+	const uint32_t none[8] = { 0 };
+	struct cprv_vm vm;
+	uint32_t irr[8];
 	uint64_t one = 1;
-	int rc = -1;
+	int efd = -1, rc = -1;
 
-	c.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (c.kvm < 0) {
-		snprintf(why, len, "no /dev/kvm (%s)", strerror(errno));
+	if (cprv_vm_create(&vm, why, len))
 		return -1;
-	}
-	c.vm = ioctl(c.kvm, KVM_CREATE_VM, 0);
-	if (c.vm < 0 || ioctl(c.vm, KVM_CREATE_IRQCHIP, 0) < 0 ||
-	    (c.vcpu = ioctl(c.vm, KVM_CREATE_VCPU, 0)) < 0 || lapic_enable(c.vcpu) ||
-	    route_msi(c.vm, CANARY_GSI, CANARY_VECTOR)) {
-		snprintf(why, len, "building the canary VM failed: %s", strerror(errno));
+	if (cprv_vm_set_routes(&vm, &route, 1, why, len))
 		goto out;
-	}
-	c.efd = eventfd(0, EFD_CLOEXEC);
-	irqfd.fd = c.efd;
-	if (c.efd < 0 || write(c.efd, &one, 8) != 8 || ioctl(c.vm, KVM_IRQFD, &irqfd) < 0) {
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (efd < 0 || write(efd, &one, 8) != 8 || cprv_vm_irqfd(&vm, efd, CANARY_GSI, false)) {
 		snprintf(why, len, "attaching the canary irqfd failed: %s", strerror(errno));
 		goto out;
 	}
 	msleep(20); /* let the workqueue replay the pending count */
-	if (write(c.efd, &one, 8) != 8 || aio_signal(c.efd) ||
-	    ioctl(c.vm, KVM_SIGNAL_MSI, &msi) < 0 || ioctl(c.vcpu, KVM_GET_LAPIC, &st) < 0 ||
-	    ioctl(c.vcpu, KVM_SET_LAPIC, &st) < 0) {
+	if (write(efd, &one, 8) != 8 || aio_signal(efd) ||
+	    ioctl(vm.vm, KVM_SIGNAL_MSI, &msi) < 0 || cprv_vm_read_irr(&vm, irr) ||
+	    cprv_vm_merge_irr(&vm, none)) {
 		snprintf(why, len, "signalling the canary VM failed: %s", strerror(errno));
 		goto out;
 	}
-	irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
-	ioctl(c.vm, KVM_IRQFD, &irqfd);
+	cprv_vm_irqfd(&vm, efd, CANARY_GSI, true);
 	rc = 0;
 out:
-	close_vm(&c);
+	if (efd >= 0)
+		close(efd);
+	cprv_vm_close(&vm);
 	return rc;
 }
 

@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cprv-rig: %s\n", err);
 		return RIG_EXIT_USAGE;
 	}
-	if (!rig_kvm_available(err, sizeof(err))) {
+	if (!cprv_kvm_available(err, sizeof(err))) {
 		fprintf(stderr, "cprv-rig: %s\ncprv-rig: the rig needs /dev/kvm; on a host "
 			"without it run it in the L1 guest: tools/l1-run -- %s run ...\n",
 			err, argv[0]);

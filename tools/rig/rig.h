@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kvmvm.h"
 #include <sys/types.h>
 
 #include "groundtruth.h"
@@ -43,11 +44,6 @@
 /* Every wait has a deadline; TCG-nested KVM is slow, so they are generous. */
 #define RIG_TIMEOUT_MS 30000
 
-struct rig_route {
-	uint32_t gsi;
-	uint64_t address;
-	uint32_t data;
-};
 
 /* One fire, as the device records it. */
 struct rig_fire {
@@ -87,7 +83,7 @@ struct rig_ctl {
 	uint64_t log_cap;
 	uint64_t t_first_fire;
 
-	struct rig_route routes[RIG_MAX_VEC]; /* as the first VMM set them */
+	struct cprv_msi_route routes[RIG_MAX_VEC]; /* as the first VMM set them */
 
 	/*
 	 * --self-check: IRR (256 bits) of the first VM before its detach, of the
@@ -123,20 +119,6 @@ void cprv_rig_phase(uint32_t cycle, uint32_t phase);
 #define RIG_LOAD(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define RIG_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
-/* kvm.c: a VM with in-kernel irqchip and one LAPIC-enabled vCPU, never run */
-struct rig_vm {
-	int kvm, vm, vcpu;
-};
-int rig_vm_create(struct rig_vm *vm, char *err, size_t errlen);
-int rig_vm_set_routes(struct rig_vm *vm, const struct rig_route *r, uint32_t n,
-		      char *err, size_t errlen);
-int rig_vm_irqfd(struct rig_vm *vm, int efd, uint32_t gsi, bool deassign);
-int rig_vm_read_irr(struct rig_vm *vm, uint32_t irr[8]);
-/* OR irr into the vCPU's IRR (KVM_GET_LAPIC + KVM_SET_LAPIC). */
-int rig_vm_merge_irr(struct rig_vm *vm, const uint32_t irr[8]);
-int rig_vm_set_cloexec(struct rig_vm *vm, bool on);
-void rig_vm_close(struct rig_vm *vm);
-bool rig_kvm_available(char *err, size_t errlen);
 
 /* fdpass.c: messages with fds over SOCK_SEQPACKET (SCM_RIGHTS) */
 int rig_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
@@ -164,7 +146,7 @@ struct rig_state {
 	uint32_t cycle; /* the CPR cycle carrying this state */
 	uint32_t gen;   /* device trigger generation */
 	uint32_t nvec;
-	struct rig_route routes[RIG_MAX_VEC];
+	struct cprv_msi_route routes[RIG_MAX_VEC];
 	uint32_t irr[8]; /* old vCPU's LAPIC IRR: accepted, not yet serviced */
 	uint32_t nfds;
 	struct rig_state_fd fds[RIG_MAX_VEC + 1];

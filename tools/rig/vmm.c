@@ -31,9 +31,9 @@ struct vmm {
 	struct rig_ctl *c;
 	uint32_t irr[8]; /* saved at CPR: the old vCPU's pending interrupts */
 	const char *role;
-	struct rig_vm vm;
+	struct cprv_vm vm;
 	uint32_t nvec;
-	struct rig_route routes[RIG_MAX_VEC];
+	struct cprv_msi_route routes[RIG_MAX_VEC];
 	int efd[RIG_MAX_VEC];
 	int dev_sock;
 	uint32_t gen;   /* device trigger generation */
@@ -52,8 +52,8 @@ static void build_vm(struct vmm *v)
 {
 	char err[256];
 
-	if (rig_vm_create(&v->vm, err, sizeof(err)) ||
-	    rig_vm_set_routes(&v->vm, v->routes, v->nvec, err, sizeof(err)))
+	if (cprv_vm_create(&v->vm, err, sizeof(err)) ||
+	    cprv_vm_set_routes(&v->vm, v->routes, v->nvec, err, sizeof(err)))
 		rig_die(v->c, v->role, "%s", err);
 }
 
@@ -70,7 +70,7 @@ static void new_eventfds(struct vmm *v)
 static void attach_all(struct vmm *v)
 {
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (rig_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, false))
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, false))
 			rig_die(v->c, v->role, "KVM_IRQFD assign vector %u gsi %u: %s", i,
 				v->routes[i].gsi, strerror(errno));
 }
@@ -94,7 +94,7 @@ static void read_irr(struct vmm *v, uint32_t *irr, uint32_t *valid)
 {
 	if (!v->c->self_check)
 		return;
-	if (rig_vm_read_irr(&v->vm, irr))
+	if (cprv_vm_read_irr(&v->vm, irr))
 		rig_die(v->c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
 	RIG_STORE(valid, 1);
 }
@@ -171,7 +171,7 @@ static void exec_new(struct vmm *v, uint32_t cycle)
 		if (rig_set_cloexec(v->efd[i], false))
 			rig_die(v->c, v->role, "clear FD_CLOEXEC: %s", strerror(errno));
 	if (rig_set_cloexec(v->dev_sock, false) || rig_set_cloexec(mfd, false) ||
-	    rig_vm_set_cloexec(&v->vm, true))
+	    cprv_vm_set_cloexec(&v->vm, true))
 		rig_die(v->c, v->role, "fcntl FD_CLOEXEC: %s", strerror(errno));
 	snprintf(num, sizeof(num), "%d", mfd);
 	setenv(RIG_ENV_EXEC_STATE, num, 1);
@@ -190,7 +190,7 @@ static void outgoing(struct vmm *v, uint32_t cycle)
 	if (rig_lock(c))
 		rig_die(c, v->role, "control lock owner died");
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (rig_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, true)) {
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, true)) {
 			int e = errno;
 
 			rig_unlock(c);
@@ -207,7 +207,7 @@ static void outgoing(struct vmm *v, uint32_t cycle)
 	 * ("vfio/pci: preserve pending interrupts"). Nothing reaches the old
 	 * VM after the detach, so this is its final IRR.
 	 */
-	if (rig_vm_read_irr(&v->vm, v->irr))
+	if (cprv_vm_read_irr(&v->vm, v->irr))
 		rig_die(c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
 	if (c->scn.mode == CPRV_MODE_EXEC)
 		exec_new(v, cycle);
@@ -215,7 +215,7 @@ static void outgoing(struct vmm *v, uint32_t cycle)
 	if (rig_wait_flag(c, &c->cycle_done, cycle, RIG_TIMEOUT_MS))
 		rig_die(c, v->role, "cycle %u: new VMM never went live: %s", cycle, strerror(errno));
 	/* Holding the old VM would keep irq bypass busy (-EBUSY) on real hosts. */
-	rig_vm_close(&v->vm);
+	cprv_vm_close(&v->vm);
 	for (uint32_t i = 0; i < v->nvec; i++)
 		close(v->efd[i]);
 	close(v->dev_sock);
@@ -231,7 +231,7 @@ static int serve(struct vmm *v)
 	for (;;) {
 		if (RIG_LOAD(&c->vmm_stop)) {
 			read_irr(v, c->irr_new, &c->irr_new_valid);
-			rig_vm_close(&v->vm);
+			cprv_vm_close(&v->vm);
 			for (uint32_t i = 0; i < v->nvec; i++)
 				close(v->efd[i]);
 			close(v->dev_sock);
@@ -251,7 +251,7 @@ int rig_vmm_first_main(struct rig_ctl *c, int dev_sock)
 	struct vmm v = { .c = c, .role = "vmm-old", .nvec = c->scn.vectors, .dev_sock = dev_sock };
 
 	for (uint32_t i = 0; i < v.nvec; i++)
-		v.routes[i] = (struct rig_route){ .gsi = i, .address = RIG_MSI_ADDR,
+		v.routes[i] = (struct cprv_msi_route){ .gsi = i, .address = RIG_MSI_ADDR,
 						  .data = RIG_MSI_DATA0 + i };
 	memcpy(c->routes, v.routes, sizeof(v.routes));
 	build_vm(&v);
@@ -288,7 +288,7 @@ static int incoming(struct rig_ctl *c, const char *role, const struct rig_state 
 	build_vm(&v);
 	/* Before any irqfd: the saved IRR goes in first, as QEMU loads the APIC. */
 	read_irr(&v, c->irr_fresh, &c->irr_fresh_valid);
-	if (rig_vm_merge_irr(&v.vm, s->irr))
+	if (cprv_vm_merge_irr(&v.vm, s->irr))
 		rig_die(c, role, "restoring the LAPIC IRR (KVM_SET_LAPIC): %s", strerror(errno));
 	c->irr_restored = 0;
 	for (int i = 0; i < 8; i++)

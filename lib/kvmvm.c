@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The mini-VMM's KVM side: a VM with an in-kernel irqchip and one vCPU whose
- * LAPIC is software-enabled, so MSIs are accepted into its IRR. The vCPU
- * never runs: IRR bits stay set, which is what --self-check reads.
+ * A scratch VM for the rig's mini-VMM and the canary: an in-kernel irqchip
+ * and one vCPU whose LAPIC is software-enabled, so MSIs are accepted into
+ * its IRR. The vCPU never runs: IRR bits stay set, which the rig's
+ * --self-check reads.
  */
-#include "rig.h"
+#include "kvmvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@
 #define APIC_SPIV_ENABLE 0x100
 #define APIC_IRR         0x200
 
-bool rig_kvm_available(char *err, size_t errlen)
+bool cprv_kvm_available(char *err, size_t errlen)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
@@ -45,7 +47,7 @@ static int lapic_enable(int vcpu)
 	return ioctl(vcpu, KVM_SET_LAPIC, &st);
 }
 
-int rig_vm_create(struct rig_vm *vm, char *err, size_t errlen)
+int cprv_vm_create(struct cprv_vm *vm, char *err, size_t errlen)
 {
 	const char *step;
 
@@ -71,11 +73,11 @@ int rig_vm_create(struct rig_vm *vm, char *err, size_t errlen)
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: %s", step, strerror(errno));
-	rig_vm_close(vm);
+	cprv_vm_close(vm);
 	return -1;
 }
 
-int rig_vm_set_routes(struct rig_vm *vm, const struct rig_route *r, uint32_t n,
+int cprv_vm_set_routes(struct cprv_vm *vm, const struct cprv_msi_route *r, uint32_t n,
 		      char *err, size_t errlen)
 {
 	struct kvm_irq_routing *rt;
@@ -101,7 +103,7 @@ int rig_vm_set_routes(struct rig_vm *vm, const struct rig_route *r, uint32_t n,
 	return ret < 0 ? -1 : 0;
 }
 
-int rig_vm_irqfd(struct rig_vm *vm, int efd, uint32_t gsi, bool deassign)
+int cprv_vm_irqfd(struct cprv_vm *vm, int efd, uint32_t gsi, bool deassign)
 {
 	struct kvm_irqfd req = {
 		.fd = (uint32_t)efd,
@@ -112,7 +114,7 @@ int rig_vm_irqfd(struct rig_vm *vm, int efd, uint32_t gsi, bool deassign)
 	return ioctl(vm->vm, KVM_IRQFD, &req) < 0 ? -1 : 0;
 }
 
-int rig_vm_read_irr(struct rig_vm *vm, uint32_t irr[8])
+int cprv_vm_read_irr(struct cprv_vm *vm, uint32_t irr[8])
 {
 	struct kvm_lapic_state st;
 
@@ -124,7 +126,7 @@ int rig_vm_read_irr(struct rig_vm *vm, uint32_t irr[8])
 	return 0;
 }
 
-int rig_vm_merge_irr(struct rig_vm *vm, const uint32_t irr[8])
+int cprv_vm_merge_irr(struct cprv_vm *vm, const uint32_t irr[8])
 {
 	struct kvm_lapic_state st;
 
@@ -140,15 +142,23 @@ int rig_vm_merge_irr(struct rig_vm *vm, const uint32_t irr[8])
 	return ioctl(vm->vcpu, KVM_SET_LAPIC, &st) < 0 ? -1 : 0;
 }
 
-int rig_vm_set_cloexec(struct rig_vm *vm, bool on)
+static int set_cloexec(int fd, bool on)
 {
-	if (rig_set_cloexec(vm->kvm, on) || rig_set_cloexec(vm->vm, on) ||
-	    rig_set_cloexec(vm->vcpu, on))
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+}
+
+int cprv_vm_set_cloexec(struct cprv_vm *vm, bool on)
+{
+	if (set_cloexec(vm->kvm, on) || set_cloexec(vm->vm, on) || set_cloexec(vm->vcpu, on))
 		return -1;
 	return 0;
 }
 
-void rig_vm_close(struct rig_vm *vm)
+void cprv_vm_close(struct cprv_vm *vm)
 {
 	if (vm->vcpu >= 0)
 		close(vm->vcpu);
