@@ -181,14 +181,7 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 			 (unsigned long long)j->late);
 		downgrade(&j->v, why);
 	}
-	free(vfires);
-	free(vlost);
-	if (have_gt)
-		cprv_gt_free(&gt);
-	cprv_reorder_free(ro);
-	cprv_trace_reader_close(r);
 	*e = CPRV_JUDGE_OK;
-	return j;
 fail:
 	free(vfires);
 	free(vlost);
@@ -196,8 +189,11 @@ fail:
 		cprv_gt_free(&gt);
 	cprv_reorder_free(ro);
 	cprv_trace_reader_close(r);
-	cprv_judgement_free(j);
-	return NULL;
+	if (*e != CPRV_JUDGE_OK) {
+		cprv_judgement_free(j);
+		j = NULL;
+	}
+	return j;
 }
 
 void cprv_judgement_free(struct cprv_judgement *j)

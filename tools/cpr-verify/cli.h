@@ -41,6 +41,17 @@ char *cli_trace_meta(const struct cprv_plan *plan, struct json_object *extra);
 /* SIGINT/SIGTERM set *flag to the signal number. */
 void cli_catch_stop(volatile sig_atomic_t *flag);
 
+struct cprv_record_opts;
+struct cprv_record_result;
+struct cprv_judgement;
+/* Records with the trace header built from plan + extra, stopping on
+ * SIGINT/SIGTERM; frees the probes; prints the summary. 0 or an exit code. */
+int cli_record(const struct cli *c, struct cprv_probes *p, const struct cprv_plan *plan,
+	       struct cprv_record_opts *ro, struct json_object *extra,
+	       struct cprv_record_result *res);
+/* The verdict as text or JSON (--json) on stdout. */
+void cli_print_judgement(const struct cli *c, const struct cprv_judgement *j);
+
 int cmd_probe(struct cli *c, int argc, char **argv);
 int cmd_record(struct cli *c, int argc, char **argv);
 int cmd_dump(struct cli *c, int argc, char **argv);

@@ -36,16 +36,14 @@ int cmd_record(struct cli *c, int argc, char **argv)
 		{ "deny", required_argument, NULL, 'd' },   { "ringbuf-mb", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
 		{ 0 } };
-	static volatile sig_atomic_t stop;
 	struct cprv_probe_opts po = { 0 };
-	struct cprv_record_opts ro = { .progress = true, .stop = &stop };
+	struct cprv_record_opts ro = { .progress = true };
 	struct cprv_record_result res;
 	pid_t pids[64];
 	int npids = 0, o, rc;
 	struct cprv_plan plan;
 	struct cprv_probes *p;
 	struct json_object *extra;
-	char err[512], *meta;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "+o:p:qh", opts, NULL)) != -1) {
@@ -120,20 +118,9 @@ int cmd_record(struct cli *c, int argc, char **argv)
 			json_object_array_add(pa, json_object_new_int(pids[i]));
 		json_object_object_add(extra, "pids", pa);
 	}
-	meta = cli_trace_meta(&plan, extra);
+	rc = cli_record(c, p, &plan, &ro, extra, &res);
 	json_object_put(extra);
-	ro.meta_json = meta;
-	cli_catch_stop(&stop);
-	rc = cprv_record(p, &ro, &res, err, sizeof(err));
-	cprv_probes_free(p);
-	free(meta);
-	if (rc) {
-		cli_err(c, "%s", err);
-		return CPRV_EXIT_TOOL;
-	}
-	cli_info(c, "%s: %llu events, %llu dropped, %llu bytes (%.2f bytes/event), %.2f s; stopped: %s",
-		 ro.path, (unsigned long long)res.events, (unsigned long long)res.drops,
-		 (unsigned long long)res.bytes, res.events ? (double)res.bytes / res.events : 0.0,
-		 res.duration_ns / 1e9, res.stop_reason);
+	if (rc)
+		return rc;
 	return CPRV_EXIT_PASS;
 }

@@ -71,14 +71,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
 		cli_err(c, "%s", err);
 		return e == CPRV_JUDGE_BAD_INPUT ? CPRV_EXIT_INPUT : CPRV_EXIT_TOOL;
 	}
-	if (c->json) {
-		struct json_object *r = cprv_judgement_json(j);
-
-		puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
-		json_object_put(r);
-	} else {
-		cprv_judgement_text(j, stdout, c->verbose);
-	}
+	cli_print_judgement(c, j);
 	rc = cprv_judgement_exit_code(j);
 	cprv_judgement_free(j);
 	return rc;

@@ -224,11 +224,10 @@ fail:
 static int run_host(struct cli *c, const struct run_args *ra, const char *scn_path,
 		    const struct cprv_scenario *s)
 {
-	static volatile sig_atomic_t stop;
 	char dir[PATH_MAX], trace[PATH_MAX + 16], gt[PATH_MAX + 24], rig[PATH_MAX + 16];
-	char bindir[PATH_MAX], err[512], *meta;
+	char bindir[PATH_MAX], err[512];
 	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json };
-	struct cprv_record_opts ro = { .progress = !c->json, .stop = &stop };
+	struct cprv_record_opts ro = { .progress = !c->json };
 	struct cprv_record_result res;
 	struct cprv_judge_opts jo = { 0 };
 	struct cprv_judgement *j;
@@ -293,24 +292,14 @@ static int run_host(struct cli *c, const struct run_args *ra, const char *scn_pa
 	json_object_object_add(sj, "rate_hz", json_object_new_int(s->rate_hz));
 	json_object_object_add(sj, "cycles", json_object_new_int(s->cycles));
 	json_object_object_add(extra, "scenario", sj);
-	meta = cli_trace_meta(&plan, extra);
-	json_object_put(extra);
 	ro.path = trace;
-	ro.meta_json = meta;
 	ro.argv = argv;
-	cli_catch_stop(&stop);
 	cli_info(c, "running %s (%s, %s, fault %s) under the probes", s->name,
 		 cprv_mode_name(s->mode), cprv_kind_name(s->kind), cprv_fault_name(s->fault));
-	rc = cprv_record(p, &ro, &res, err, sizeof(err));
-	cprv_probes_free(p);
-	free(meta);
-	if (rc) {
-		cli_err(c, "%s", err);
-		return CPRV_EXIT_TOOL;
-	}
-	cli_info(c, "recorded %llu events, %llu dropped, %.2f bytes/event, %.2f s",
-		 (unsigned long long)res.events, (unsigned long long)res.drops,
-		 res.events ? (double)res.bytes / res.events : 0.0, res.duration_ns / 1e9);
+	rc = cli_record(c, p, &plan, &ro, extra, &res);
+	json_object_put(extra);
+	if (rc)
+		return rc;
 	if (!res.child_exited || !WIFEXITED(res.child_status) || WEXITSTATUS(res.child_status)) {
 		cli_err(c, "the rig did not complete (%s); its ground truth is missing or partial, "
 			   "the recording is judged alone", res.child_exited ? "it failed" : res.stop_reason);
@@ -325,14 +314,7 @@ static int run_host(struct cli *c, const struct run_args *ra, const char *scn_pa
 		cli_err(c, "%s", err);
 		return je == CPRV_JUDGE_BAD_INPUT ? CPRV_EXIT_INPUT : CPRV_EXIT_TOOL;
 	}
-	if (c->json) {
-		struct json_object *r = cprv_judgement_json(j);
-
-		puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
-		json_object_put(r);
-	} else {
-		cprv_judgement_text(j, stdout, c->verbose);
-	}
+	cli_print_judgement(c, j);
 	rc = cprv_judgement_exit_code(j);
 	if (!res.child_exited || !WIFEXITED(res.child_status) || WEXITSTATUS(res.child_status))
 		rc = rc == CPRV_EXIT_FAIL ? rc : CPRV_EXIT_TOOL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/utsname.h>
+#include "judge.h"
 #include "record.h"
 #include "canary.h"
 #include "cli.h"
@@ -135,4 +136,41 @@ void cli_catch_stop(volatile sig_atomic_t *flag)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_record(const struct cli *c, struct cprv_probes *p, const struct cprv_plan *plan,
+	       struct cprv_record_opts *ro, struct json_object *extra,
+	       struct cprv_record_result *res)
+{
+	static volatile sig_atomic_t stop;
+	char err[512], *meta = cli_trace_meta(plan, extra);
+	int rc;
+
+	ro->meta_json = meta;
+	ro->stop = &stop;
+	cli_catch_stop(&stop);
+	rc = cprv_record(p, ro, res, err, sizeof(err));
+	cprv_probes_free(p);
+	free(meta);
+	if (rc) {
+		cli_err(c, "%s", err);
+		return CPRV_EXIT_TOOL;
+	}
+	cli_info(c, "%s: %llu events, %llu dropped, %llu bytes (%.2f bytes/event), %.2f s; stopped: %s",
+		 ro->path, (unsigned long long)res->events, (unsigned long long)res->drops,
+		 (unsigned long long)res->bytes, res->events ? (double)res->bytes / res->events : 0.0,
+		 res->duration_ns / 1e9, res->stop_reason);
+	return 0;
+}
+
+void cli_print_judgement(const struct cli *c, const struct cprv_judgement *j)
+{
+	if (c->json) {
+		struct json_object *r = cprv_judgement_json(j);
+
+		puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
+		json_object_put(r);
+	} else {
+		cprv_judgement_text(j, stdout, c->verbose);
+	}
 }
