@@ -769,6 +769,7 @@ int sc_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 		p.a[0] = u.gsi;
 		p.a[1] = u.flags;
 		p.a[2] = u.fd;
+		p.a[3] = bpf_ktime_get_ns();
 		break;
 	}
 	case CPRV_KVM_SET_GSI_ROUTING: {
@@ -841,10 +842,25 @@ int sc_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 		emit(CPRV_EV_KVM_CREATE_VM, 0, kvm, ret >= 0 ? ret : 0, p->a[0], ret, 0);
 		break;
 	}
-	case CPRV_KVM_IRQFD:
+	case CPRV_KVM_IRQFD: {
+		struct cprv_event *e = ev_new(CPRV_EV_KVM_IRQFD);
+
 		remember(p->obj2, CPRV_OBJ_EVENTFD);
-		emit(CPRV_EV_KVM_IRQFD, 0, p->obj2, p->obj, p->a[0], p->a[1], ret);
+		if (!e)
+			break;
+		/* An assign polls the eventfd for a pending count and hooks the
+		 * irqfd up inside the ioctl, so it takes effect at entry; a
+		 * deassign only once it returns. */
+		if (!(p->a[1] & CPRV_KVM_IRQFD_FLAG_DEASSIGN))
+			e->ts = p->a[3];
+		e->obj = p->obj2;
+		e->a[0] = p->obj;
+		e->a[1] = p->a[0];
+		e->a[2] = p->a[1];
+		e->a[3] = ret;
+		ev_send(e);
 		break;
+	}
 	case CPRV_KVM_SET_GSI_ROUTING:
 		emit(CPRV_EV_KVM_ROUTING, 0, p->obj, p->a[0], ret, 0, 0);
 		break;

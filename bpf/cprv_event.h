@@ -59,7 +59,9 @@ struct cprv_event {
 
 /* plumbing (syscalls; obj resolved from the fd in the kernel) */
 #define CPRV_EV_KVM_CREATE_VM    20  /* obj=kvm a0=fd a1=type a2=ret */
-#define CPRV_EV_KVM_IRQFD        21  /* obj=ctx a0=kvm a1=gsi a2=flags a3=ret */
+#define CPRV_EV_KVM_IRQFD        21  /* obj=ctx a0=kvm a1=gsi a2=flags a3=ret; ts: assign at
+                                     * ioctl entry (KVM polls for a pending count
+                                     * inside it), deassign at exit */
 #define CPRV_EV_KVM_ROUTE        22  /* one MSI entry: obj=kvm a0=gsi a1=address a2=data a3=index */
 #define CPRV_EV_KVM_ROUTING      23  /* the whole call: obj=kvm a0=nr a1=ret */
 #define CPRV_EV_KVM_SIGNAL_MSI   24  /* obj=kvm a0=address a1=data a2=ret */
