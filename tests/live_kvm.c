@@ -253,24 +253,35 @@ static void dump_reads(const char *trace, bool want_complete, long *events)
 	live_result_free(&r);
 }
 
-static void sigint_while_recording_leaves_a_complete_trace(void **state)
+/* Records a long rig run, interrupts it (SIGINT to the group as a
+ * terminal's ^C, or SIGKILL to the recorder as a crash), then reads the
+ * trace back with dump and report. */
+static struct json_object *interrupt_recording(const char *tag, bool crash, long *events,
+					       struct cmd_result *r)
 {
 	char dir[512], trace[600], gt[600];
 	char *rep[] = { cprv, "report", "--json", trace, NULL };
-	struct cmd_result r;
-	struct json_object *j;
-	long events;
 	pid_t pid;
 
-	live_tmpdir(dir, sizeof(dir), "sigint");
+	live_tmpdir(dir, sizeof(dir), tag);
 	snprintf(trace, sizeof(trace), "%s/t.cprv", dir);
 	snprintf(gt, sizeof(gt), "%s/gt.json", dir);
 	pid = start_long_recording(trace, gt);
-	kill(-pid, SIGINT); /* as a terminal's ^C: the whole group */
-	assert_int_equal(wait_exit(pid, 120), 0);
-	dump_reads(trace, true, &events);
-	assert_int_equal(live_run(rep, 300, &r), 0);
-	j = live_json(&r);
+	if (crash)
+		kill(pid, SIGKILL); /* no END chunk, no last flush */
+	kill(-pid, SIGINT);
+	assert_int_equal(wait_exit(pid, 120), crash ? 128 + SIGKILL : 0);
+	dump_reads(trace, !crash, events);
+	assert_int_equal(live_run(rep, 300, r), 0);
+	return live_json(r);
+}
+
+static void sigint_while_recording_leaves_a_complete_trace(void **state)
+{
+	struct cmd_result r;
+	long events;
+	struct json_object *j = interrupt_recording("sigint", false, &events, &r);
+
 	assert_true(!strncmp(live_str(j, "trace.end.stop_reason"), "signal", 6) ||
 		    !strcmp(live_str(j, "trace.end.stop_reason"), "command exited"));
 	assert_string_equal(live_str(j, "trace.status"), "complete");
@@ -283,23 +294,10 @@ static void sigint_while_recording_leaves_a_complete_trace(void **state)
 
 static void killed_recorder_leaves_a_readable_trace_that_cannot_pass(void **state)
 {
-	char dir[512], trace[600], gt[600];
-	char *rep[] = { cprv, "report", "--json", trace, NULL };
 	struct cmd_result r;
-	struct json_object *j;
 	long events;
-	pid_t pid;
+	struct json_object *j = interrupt_recording("sigkill", true, &events, &r);
 
-	live_tmpdir(dir, sizeof(dir), "sigkill");
-	snprintf(trace, sizeof(trace), "%s/t.cprv", dir);
-	snprintf(gt, sizeof(gt), "%s/gt.json", dir);
-	pid = start_long_recording(trace, gt);
-	kill(pid, SIGKILL); /* a crash: no END chunk, no flush */
-	kill(-pid, SIGINT);
-	assert_int_equal(wait_exit(pid, 60), 128 + SIGKILL);
-	dump_reads(trace, false, &events);
-	assert_int_equal(live_run(rep, 300, &r), 0);
-	j = live_json(&r);
 	assert_string_equal(live_str(j, "trace.status"), "truncated");
 	assert_string_not_equal(live_str(j, "verdict"), "pass");
 	assert_int_not_equal(r.status, 0);
