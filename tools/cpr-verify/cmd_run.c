@@ -142,8 +142,9 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 	}
 	cli_info(c, "this kernel has no /dev/kvm: running in the nested L1 guest (QEMU TCG, "
 		    "Debian trixie kernel; tools/l1-run)");
+	/* not --quiet: its first use fetches and builds the L1 kernel, which
+	 * should say so, and its closing line gives the boot time */
 	argv[n++] = l1;
-	argv[n++] = "--quiet";
 	argv[n++] = "--rw";
 	argv[n++] = outdir;
 	argv[n++] = "--";
