@@ -1,6 +1,8 @@
 /* Running real commands for the live tests. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,11 +18,25 @@
 #include <cmocka.h>
 #include "liveutil.h"
 
+/* The build dir this test binary belongs to (<build>/tests/live_*), so a
+ * sanitizer build tests its own sanitized tools; $CPRV_BUILD overrides. */
 const char *live_build(void)
 {
+	static char dir[PATH_MAX];
 	const char *b = getenv("CPRV_BUILD");
+	char exe[PATH_MAX];
+	ssize_t n;
 
-	return b && *b ? b : "build";
+	if (b && *b)
+		return b;
+	if (!dir[0]) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			fail_msg("readlink /proc/self/exe: %s", strerror(errno));
+		exe[n] = 0;
+		snprintf(dir, sizeof(dir), "%s", dirname(dirname(exe)));
+	}
+	return dir;
 }
 
 void live_path(char *buf, size_t len, const char *name)

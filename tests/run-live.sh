@@ -25,7 +25,7 @@ if [[ -c /dev/kvm ]]; then
 	"$BUILD/tests/live_kvm" || rc=1
 else
 	echo "== live_kvm: this kernel has no /dev/kvm; running it in the nested L1 guest (tools/l1-run)"
-	tools/l1-run --timeout 2400 -- "$BUILD/tests/live_kvm"
+	tools/l1-run --timeout 2400 --env CPRV_BUILD="$BUILD" -- "$BUILD/tests/live_kvm"
 	st=$?
 	if ((st >= 120 && st <= 124)); then
 		echo "live: the L1 guest could not run live_kvm (l1-run exit $st, see above)" >&2
