@@ -120,6 +120,43 @@ static void malformed_trace_is_a_clear_input_error(void **state)
 	live_result_free(&r);
 }
 
+/* A saved plan skips the trial loads but not the canary; a file that is
+ * not a plan is an input error, named. */
+static void saved_plan_is_reused_and_checked(void **state)
+{
+	char dir[512], plan[600], bad[600], trace[600];
+	char *probe[] = { cprv, "probe", "--json", NULL };
+	char *rec[] = { cprv, "record", "-q", "--plan", plan, "-o", trace, "--", self, "--writer",
+			"10", NULL };
+	char *recbad[] = { cprv, "record", "-q", "--plan", bad, "-o", trace, "--", self, NULL };
+	struct cmd_result r;
+	FILE *f;
+
+	live_tmpdir(dir, sizeof(dir), "plan");
+	snprintf(plan, sizeof(plan), "%s/plan.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	snprintf(trace, sizeof(trace), "%s/t.cprv", dir);
+	assert_int_equal(live_run(probe, 300, &r), 0);
+	f = fopen(plan, "w");
+	fputs(r.out, f);
+	fclose(f);
+	live_result_free(&r);
+	assert_int_equal(live_run(rec, 300, &r), 0);
+	if (r.status)
+		fail_msg("record --plan: exit %d: %s", r.status, r.err);
+	assert_non_null(strstr(r.err, "probe plan from"));
+	assert_non_null(strstr(r.err, "canary:"));
+	assert_null(strstr(r.err, "resolving the probe plan"));
+	live_result_free(&r);
+	f = fopen(bad, "w");
+	fputs("{\"hooks\": 3}", f);
+	fclose(f);
+	assert_int_equal(live_run(recbad, 60, &r), 0);
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, bad));
+	live_result_free(&r);
+}
+
 static int writer(int n)
 {
 	int fd = eventfd(0, 0);
@@ -137,6 +174,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(probe_proves_what_it_can_and_says_what_it_cannot),
 		cmocka_unit_test(blind_injection_stage_gives_unjudged_not_lost),
 		cmocka_unit_test(malformed_trace_is_a_clear_input_error),
+		cmocka_unit_test(saved_plan_is_reused_and_checked),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--writer"))

@@ -28,10 +28,11 @@ struct cli {
 void cli_err(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_info(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Resolves the plan, loads the probes and runs the canary; prints progress
- * to stderr. Returns the probes, or NULL with *exit_code set. */
+/* Resolves the plan (or takes it from plan_file, a saved `probe --json`),
+ * loads the probes and runs the canary; prints progress to stderr. Returns the probes, or NULL with *exit_code set. */
 struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan,
-				     const struct cprv_probe_opts *opts, int *exit_code);
+				     const struct cprv_probe_opts *opts, const char *plan_file,
+				     int *exit_code);
 /* Parses "fentry,kprobe" into a deny mask. */
 int cli_parse_deny(const char *list, unsigned *mask);
 

@@ -61,7 +61,7 @@ int cmd_probe(struct cli *c, int argc, char **argv)
 	}
 	po.verbose = c->verbose && !c->json;
 	cprv_plan_init(&plan);
-	p = cli_probes_start(c, &plan, &po, &rc);
+	p = cli_probes_start(c, &plan, &po, NULL, &rc);
 	if (!p)
 		return rc;
 	cprv_probes_free(p);

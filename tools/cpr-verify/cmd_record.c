@@ -22,6 +22,8 @@ static const char help[] =
 "  -p, --pid PID       record this process (repeatable)\n"
 "  --deny KINDS        never use these attach kinds (see `probe --help`)\n"
 "  --ringbuf-mb N      BPF ring buffer size in MiB (power of two; default 16)\n"
+"  --plan FILE         take the attach variants from a saved `probe --json`\n"
+"                      instead of trying them all (the canary still runs)\n"
 "  -q, --quiet         no progress lines\n"
 "\n"
 "SIGINT stops the recording cleanly: the trace keeps everything recorded.\n"
@@ -35,12 +37,14 @@ int cmd_record(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' }, { "pid", required_argument, NULL, 'p' },
 		{ "deny", required_argument, NULL, 'd' },   { "ringbuf-mb", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+		{ "plan", required_argument, NULL, 'P' },
 		{ 0 } };
 	struct cprv_probe_opts po = { 0 };
 	struct cprv_record_opts ro = { .progress = true };
 	struct cprv_record_result res;
 	pid_t pids[64];
 	int npids = 0, o, rc;
+	const char *plan_file = NULL;
 	struct cprv_plan plan;
 	struct cprv_probes *p;
 	struct json_object *extra;
@@ -77,6 +81,7 @@ int cmd_record(struct cli *c, int argc, char **argv)
 			break;
 		}
 		case 'q': ro.progress = false; break;
+		case 'P': plan_file = optarg; break;
 		case 'h': fputs(help, stdout); return CPRV_EXIT_PASS;
 		default: fputs(help, stderr); return CPRV_EXIT_USAGE;
 		}
@@ -101,7 +106,7 @@ int cmd_record(struct cli *c, int argc, char **argv)
 
 	po.verbose = c->verbose;
 	cprv_plan_init(&plan);
-	p = cli_probes_start(c, &plan, &po, &rc);
+	p = cli_probes_start(c, &plan, &po, plan_file, &rc);
 	if (!p)
 		return rc;
 	extra = json_object_new_object();

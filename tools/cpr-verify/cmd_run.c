@@ -35,6 +35,7 @@ static const char help[] =
 "                         QEMU TCG (tools/l1-run); auto (default): host if\n"
 "                         /dev/kvm exists, else nested\n"
 "  --deny KINDS           never use these attach kinds (see `probe --help`)\n"
+"  --plan FILE            take the attach variants from a saved `probe --json`\n"
 "  -v                     every evidence chain\n"
 "\n"
 "The verdict is compared with the rig's ground truth: a count that differs\n"
@@ -43,7 +44,7 @@ static const char help[] =
 "5 no root/BTF/KVM, 6 the workload or the tool failed.\n";
 
 struct run_args {
-	const char *scenario, *mode, *fault, *out, *lane, *deny;
+	const char *scenario, *mode, *fault, *out, *lane, *deny, *plan;
 	bool json, verbose;
 };
 
@@ -169,6 +170,10 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 		argv[n++] = "--deny";
 		argv[n++] = (char *)ra->deny;
 	}
+	if (ra->plan) {
+		argv[n++] = "--plan";
+		argv[n++] = (char *)ra->plan;
+	}
 	if (ra->json)
 		argv[n++] = "--json";
 	argv[n] = NULL;
@@ -279,7 +284,7 @@ static int run_host(struct cli *c, const struct run_args *ra, const char *scn_pa
 	argv[n] = NULL;
 
 	cprv_plan_init(&plan);
-	p = cli_probes_start(c, &plan, &po, &rc);
+	p = cli_probes_start(c, &plan, &po, ra->plan, &rc);
 	if (!p)
 		return rc;
 	extra = json_object_new_object();
@@ -334,6 +339,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },       { "output", required_argument, NULL, 'o' },
 		{ "lane", required_argument, NULL, 'l' }, { "deny", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
+		{ "plan", required_argument, NULL, 'P' },
 		{ 0 } };
 	struct run_args ra = { .lane = "auto", .verbose = c->verbose };
 	char home[PATH_MAX], scn[PATH_MAX + 64], err[512];
@@ -349,6 +355,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'o': ra.out = optarg; break;
 		case 'l': ra.lane = optarg; break;
 		case 'd': ra.deny = optarg; break;
+		case 'P': ra.plan = optarg; break;
 		case 'v': ra.verbose = c->verbose = true; break;
 		case 'h': fputs(help, stdout); return CPRV_EXIT_PASS;
 		default: fputs(help, stderr); return CPRV_EXIT_USAGE;

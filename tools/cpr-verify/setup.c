@@ -28,8 +28,37 @@ int cli_parse_deny(const char *list, unsigned *mask)
 	return 0;
 }
 
+/* A plan saved by `probe --json` (or a trace header): the variants are
+ * taken as they are, the canary still proves them here. */
+static int load_plan_file(const struct cli *c, const char *path, struct cprv_plan *plan)
+{
+	struct json_object *j = json_object_from_file(path), *pj = j;
+	char err[256];
+	int rc;
+
+	if (!j) {
+		cli_err(c, "--plan %s: %s", path, json_util_get_last_err());
+		return -1;
+	}
+	struct json_object *inner;
+
+	if (json_object_object_get_ex(j, "plan", &inner)) /* a trace header */
+		pj = inner;
+	rc = cprv_plan_from_json(pj, plan, err, sizeof(err));
+	if (rc)
+		cli_err(c, "--plan %s: %s", path, err);
+	for (int h = 0; h < CPRV_HOOK_MAX; h++) {
+		plan->hooks[h].canary = CPRV_CANARY_UNTESTED;
+		plan->hooks[h].canary_note[0] = 0;
+	}
+	plan->canary_ran = false;
+	json_object_put(j);
+	return rc;
+}
+
 struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan,
-				     const struct cprv_probe_opts *opts, int *exit_code)
+				     const struct cprv_probe_opts *opts, const char *plan_file,
+				     int *exit_code)
 {
 	struct cprv_probes *p;
 	char err[512];
@@ -41,17 +70,25 @@ struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan
 		*exit_code = CPRV_EXIT_ENV;
 		return NULL;
 	}
-	cli_info(c, "resolving the probe plan (trying each attach variant)...");
-	rc = cprv_plan_resolve(plan, opts, err, sizeof(err));
-	if (rc) {
-		cli_err(c, "%s", err);
-		*exit_code = CPRV_EXIT_ENV;
-		return NULL;
+	if (plan_file) {
+		if (load_plan_file(c, plan_file, plan)) {
+			*exit_code = CPRV_EXIT_INPUT;
+			return NULL;
+		}
+		cli_info(c, "probe plan from %s", plan_file);
+	} else {
+		cli_info(c, "resolving the probe plan (trying each attach variant)...");
+		rc = cprv_plan_resolve(plan, opts, err, sizeof(err));
+		if (rc) {
+			cli_err(c, "%s", err);
+			*exit_code = CPRV_EXIT_ENV;
+			return NULL;
+		}
 	}
 	p = cprv_probes_load(plan, opts, err, sizeof(err));
 	if (!p) {
-		cli_err(c, "%s", err);
-		*exit_code = CPRV_EXIT_TOOL;
+		cli_err(c, "%s%s", err, plan_file ? " (a --plan from another kernel? run `cpr-verify probe --json` here)" : "");
+		*exit_code = plan_file ? CPRV_EXIT_ENV : CPRV_EXIT_TOOL;
 		return NULL;
 	}
 	cli_info(c, "running the canary (scratch VM, MSI route, irqfd)...");
