@@ -45,7 +45,7 @@ LIVE      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIVE_SRCS))
 TEST_HELPERS := $(filter-out tests/test_% tests/live_%,$(wildcard tests/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 
-.PHONY: all setup run check test unit live clean vmlinux
+.PHONY: all setup run check test unit live clean vmlinux accuracy
 all: $(BUILD)/cpr-verify $(BUILD)/cprv-rig $(TESTS) $(LIVE)
 
 setup:
@@ -88,6 +88,11 @@ live: all
 	./tests/run-live.sh $(BUILD)
 
 test: unit live
+
+# The fault matrix: every fault x both CPR modes (+ MSI-X, failed CPR, 100
+# clean cycles), verdict vs the rig's ground truth; prints a table.
+accuracy: all
+	./tests/run-live.sh $(BUILD) live_accuracy
 
 check:
 	$(MAKE) BUILD=build/san SAN=1 test
