@@ -58,12 +58,15 @@ void cprv_analysis_free(struct cprv_analysis *a)
 		return;
 	for (size_t i = 0; i < a->n_ctx; i++) {
 		free(a->ctx_list[i]->fires);
+		free(a->ctx_list[i]->held);
 		free(a->ctx_list[i]);
 	}
 	for (size_t i = 0; i < a->n_lv; i++)
 		an_lvec_free(a->lvs[i]);
 	for (size_t i = 0; i < a->n_vm; i++) {
 		free(a->vm_list[i]->routes);
+		free(a->vm_list[i]->holders);
+		free(a->vm_list[i]->pend);
 		free(a->vm_list[i]);
 	}
 	for (size_t i = 0; i < a->tasks.cap; i++)
@@ -73,6 +76,7 @@ void cprv_analysis_free(struct cprv_analysis *a)
 	for (size_t i = 0; i < a->n_cycles; i++)
 		free(a->cycles[i].vecs);
 	an_chain_free_all(a);
+	an_rules_free(a);
 	an_map_free(&a->ctxs);
 	an_map_free(&a->vms);
 	an_map_free(&a->tasks);
@@ -110,33 +114,50 @@ struct an_ctx *an_ctx_get(struct cprv_analysis *a, uint64_t addr, bool create)
 	return c;
 }
 
-/* Every uncovered fire of c is now lost or in flight; end_ts decides. */
-static int judge_uncovered(struct cprv_analysis *a, struct an_ctx *c,
-			   uint64_t end_ts, bool freed)
+/* One run of fires (kept ones, then an overflow run) judged lost or in flight. */
+static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_fire *fires,
+		     size_t n_fires, uint64_t ovf_n, uint64_t ovf_first,
+		     const struct an_fire *ovf_fire, uint64_t end_ts, bool freed, bool held)
 {
 	struct an_lvec *lv = c->lv;
 
-	for (size_t i = 0; i < c->n_fires + (c->ovf_n ? 1 : 0); i++) {
-		bool ovf = i == c->n_fires;
-		const struct an_fire *f = ovf ? &c->ovf_fire : &c->fires[i];
-		uint64_t n = ovf ? c->ovf_n : 1;
+	for (size_t i = 0; i < n_fires + (ovf_n ? 1 : 0); i++) {
+		bool ovf = i == n_fires;
+		const struct an_fire *f = ovf ? ovf_fire : &fires[i];
+		uint64_t n = ovf ? ovf_n : 1;
 		/* an overflow run counts as lost if any of it could be */
-		uint64_t first = ovf ? c->ovf_first : f->ts;
+		uint64_t first = ovf ? ovf_first : f->ts;
 
 		if (freed || end_ts - first >= a->o.settle_ns) {
 			a->t.lost += n;
 			lv->pub.lost += n;
+			if (held)
+				a->t.held_lost += n;
 			if (f->cycle)
 				a->cycles[f->cycle - 1].lost += n;
-			if (an_chain_lost(a, c, f, freed ? 0 : end_ts))
+			if (an_chain_lost(a, c, f, freed ? 0 : end_ts, held, ovf ? n : 0))
 				return -ENOMEM;
 		} else {
 			a->t.in_flight += n;
 			lv->pub.in_flight += n;
 		}
 	}
+	return 0;
+}
+
+/* Every uncovered or held fire of c is now lost or in flight; end_ts decides. */
+static int judge_uncovered(struct cprv_analysis *a, struct an_ctx *c,
+			   uint64_t end_ts, bool freed)
+{
+	if (judge_run(a, c, c->fires, c->n_fires, c->ovf_n, c->ovf_first, &c->ovf_fire,
+		      end_ts, freed, false) ||
+	    judge_run(a, c, c->held, c->n_held, c->held_ovf_n, c->held_ovf_first,
+		      &c->held_ovf_fire, end_ts, freed, true))
+		return -ENOMEM;
 	c->n_fires = 0;
 	c->ovf_n = 0;
+	c->n_held = 0;
+	c->held_ovf_n = 0;
 	return 0;
 }
 
@@ -154,6 +175,7 @@ static int on_fire(struct cprv_analysis *a, const struct cprv_event *ev, uint64_
 		a->t.write_fires++;
 		c->has_write = true;
 		c->write_tid = ev->tid;
+		c->write_pid = ev->pid;
 	} else
 		a->t.kernel_fires++;
 	lv->pub.fires++;
@@ -176,7 +198,7 @@ static int on_fire(struct cprv_analysis *a, const struct cprv_event *ev, uint64_
 
 /* ---- VMs, routes, bindings ---- */
 
-static struct an_vm *vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
+struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
 {
 	struct an_vm *vm = an_map_get(&a->vms, kvm);
 
@@ -261,6 +283,21 @@ static void binding_end(struct cprv_analysis *a, size_t i, uint64_t ts)
 	}
 }
 
+bool an_vm_bound(const struct cprv_analysis *a, uint64_t kvm)
+{
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].active && a->binds[i].kvm == kvm)
+			return true;
+	return false;
+}
+
+void an_vm_end_bindings(struct cprv_analysis *a, uint64_t kvm, uint64_t ts)
+{
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].active && a->binds[i].kvm == kvm)
+			binding_end(a, i, ts);
+}
+
 static int on_irqfd(struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	uint64_t ctx = ev->obj, kvm = ev->a[0];
@@ -300,10 +337,23 @@ static int on_irqfd(struct cprv_analysis *a, const struct cprv_event *ev)
 	}
 	if (an_grow(&a->binds, &a->cap_binds, a->n_binds + 1, sizeof(*a->binds)))
 		return -ENOMEM;
+	struct an_binding nb = { .ctx = ctx, .kvm = kvm, .gsi = gsi, .pid = ev->pid,
+				 .assign_ts = ev->ts, .active = true };
+	/* one eventfd, two VMs' irqfds: two consumers (R5) */
+	struct an_binding overlap = { 0 };
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].active && a->binds[i].ctx == ctx && a->binds[i].kvm != kvm) {
+			overlap = a->binds[i];
+			if (an_rules_overlap(a, &a->binds[i], &nb))
+				return -ENOMEM;
+		}
 	struct an_binding *b = &a->binds[a->n_binds++];
-	*b = (struct an_binding){ .ctx = ctx, .kvm = kvm, .gsi = gsi, .pid = ev->pid,
-				  .assign_ts = ev->ts, .active = true };
-	if (!vm_get(a, kvm, true))
+	*b = nb;
+	if (overlap.active) {
+		an_replay_assign(c, b);
+		return an_cpr_overlap(a, &overlap, b);
+	}
+	if (!an_vm_get(a, kvm, true))
 		return -ENOMEM;
 	an_replay_assign(c, b);
 	return an_cpr_assign(a, b, ev->ts);
@@ -311,7 +361,7 @@ static int on_irqfd(struct cprv_analysis *a, const struct cprv_event *ev)
 
 static int on_route(struct cprv_analysis *a, const struct cprv_event *ev)
 {
-	struct an_vm *vm = vm_get(a, ev->obj, true);
+	struct an_vm *vm = an_vm_get(a, ev->obj, true);
 	uint32_t gsi = (uint32_t)ev->a[0];
 	struct an_route *r = NULL;
 
@@ -344,14 +394,12 @@ static int on_create_vm(struct cprv_analysis *a, const struct cprv_event *ev)
 
 	if (!ev->obj)
 		return 0;
-	vm = vm_get(a, ev->obj, true);
+	vm = an_vm_get(a, ev->obj, true);
 	if (!vm)
 		return -ENOMEM;
 	/* a reused struct kvm address: the old VM and its irqfds are gone */
 	vm->n_routes = 0;
-	for (size_t i = 0; i < a->n_binds; i++)
-		if (a->binds[i].active && a->binds[i].kvm == ev->obj)
-			binding_end(a, i, ev->ts);
+	an_vm_end_bindings(a, ev->obj, ev->ts);
 	vm->created_ts = ev->ts;
 	vm->pid = ev->pid;
 	return 0;
@@ -373,6 +421,7 @@ static int on_eventfd_create(struct cprv_analysis *a, const struct cprv_event *e
 		c->has_cover = false;
 		c->has_read = false;
 		c->has_write = false;
+		c->write_pid = 0;
 		memset(&c->replay, 0, sizeof(c->replay));
 	}
 	if (!c)
@@ -500,6 +549,29 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 		break;
 	case CPRV_EV_KVM_CREATE_VM:
 		err = on_create_vm(a, ev);
+		if (!err)
+			err = an_lapic_event(a, ev);
+		an_cpr_activity(a);
+		break;
+	case CPRV_EV_KVM_GET_LAPIC:
+	case CPRV_EV_KVM_SET_LAPIC:
+		err = an_lapic_event(a, ev);
+		break;
+	case CPRV_EV_CLOSE:
+	case CPRV_EV_FD_RECV:
+	case CPRV_EV_EXIT:
+		err = an_rules_event(a, ev);
+		if (!err)
+			err = an_lapic_event(a, ev);
+		if (ev->type != CPRV_EV_CLOSE)
+			an_cpr_activity(a);
+		break;
+	case CPRV_EV_FD_SEND:
+		an_cpr_activity(a);
+		break;
+	case CPRV_EV_VFIO_SET_IRQS:
+	case CPRV_EV_VFIO_TRIGGER:
+		err = an_rules_event(a, ev);
 		break;
 	case CPRV_EV_KVM_IRQFD:
 		err = on_irqfd(a, ev);
@@ -512,9 +584,16 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 		break;
 	case CPRV_EV_EXEC:
 		err = on_exec(a, ev);
+		if (!err)
+			err = an_lapic_event(a, ev);
+		an_cpr_activity(a);
 		break;
 	case CPRV_EV_FORK:
 		err = on_fork(a, ev);
+		if (!err)
+			err = an_lapic_event(a, ev);
+		if (ev->a[0] != ev->pid)
+			an_cpr_activity(a);
 		break;
 	case CPRV_EV_MARK:
 		err = an_cpr_mark(a, ev);
@@ -563,7 +642,7 @@ int cprv_analysis_finish(struct cprv_analysis *a)
 	if (a->finished)
 		return -EINVAL;
 	a->finished = true;
-	if (an_inject_finish(a))
+	if (an_inject_finish(a) || an_lapic_finish(a))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->n_ctx; i++) {
 		struct an_ctx *c = a->ctx_list[i];
@@ -571,6 +650,8 @@ int cprv_analysis_finish(struct cprv_analysis *a)
 			return -ENOMEM;
 	}
 	an_cpr_finish(a);
+	if (an_rules_finish(a))
+		return -ENOMEM;
 	a->order = calloc(a->n_lv ? a->n_lv : 1, sizeof(*a->order));
 	if (!a->order)
 		return -ENOMEM;

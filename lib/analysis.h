@@ -66,6 +66,13 @@ struct cprv_totals {
 	uint64_t in_flight;        /* uncovered at stop, less than settle ago */
 	uint64_t posted_updates;   /* kvm_pi_irte_update seen */
 	uint64_t overflow_fires;   /* uncovered fires beyond max_pending per ctx */
+	uint64_t held;             /* fires taken out of a counter by a user-space read() */
+	uint64_t held_delivered;   /* ... then injected by KVM_SIGNAL_MSI */
+	uint64_t held_lost;        /* of lost: held and never injected */
+	uint64_t lapic_lost;       /* of lost: covered by injections that died in a VM's LAPIC */
+	uint64_t lapic_carried;    /* covered fires pending at teardown, re-injected into the successor */
+	uint64_t vms_torn_down;
+	bool lapic_checked;        /* some VM's LAPIC servicing (GET+SET) was seen */
 };
 
 /* One logical vector: a gsi (across VMs), or a ctx never bound to a gsi. */
@@ -90,6 +97,9 @@ struct cprv_cycle_vec {
 	uint64_t detach_ns, attach_ns; /* attach_ns valid if attached */
 	bool attached;
 	uint64_t fires;                /* fires on this gsi while detached */
+	bool has_old_route, has_new_route;
+	uint64_t old_addr, old_data;   /* the route of gsi in the old VM at detach */
+	uint64_t new_addr, new_data;   /* ... in the VM it was re-attached to */
 };
 
 struct cprv_cycle {
@@ -97,6 +107,11 @@ struct cprv_cycle {
 	uint64_t old_vm, new_vm;
 	bool complete;   /* every detached gsi re-attached in the new VM */
 	bool from_mark;  /* started by CPRV_MARK_CPR_BEGIN */
+	bool failed;     /* re-attached in the old VM itself: the new VMM never took over */
+	bool all_detached;       /* the old VM was left with no irqfd at some point */
+	bool activity;           /* a process came, went or passed fds inside it */
+	bool old_vm_gone;        /* the old VM's last holder let go */
+	uint64_t old_vm_gone_ns;
 	uint64_t blackout_fires;
 	uint64_t lost;   /* lost fires that fired inside this cycle */
 	struct cprv_cycle_vec *vecs;
@@ -123,6 +138,25 @@ struct cprv_chain {
 	size_t n_lines;
 };
 
+/* Conformance rules R1-R6 (DESIGN section 3, issue 3 spec). */
+#define CPRV_RULES 6
+#define CPRV_RULE_WHY_LEN 256
+#define CPRV_RULE_MAX_EVIDENCE 8
+
+enum cprv_rule_state {
+	CPRV_RULE_NOT_CHECKABLE,
+	CPRV_RULE_HELD,
+	CPRV_RULE_BROKEN,
+};
+
+struct cprv_rule {
+	enum cprv_rule_state state;
+	char why[CPRV_RULE_WHY_LEN];
+	uint64_t breaks;             /* how many violations (evidence keeps the first few) */
+	struct cprv_chain evidence[CPRV_RULE_MAX_EVIDENCE];
+	size_t n_evidence;
+};
+
 struct cprv_analysis;
 
 struct cprv_analysis *cprv_analysis_new(const struct cprv_analysis_opts *opts);
@@ -145,6 +179,12 @@ const struct cprv_cycle *cprv_analysis_cycle(const struct cprv_analysis *a, size
 size_t cprv_analysis_n_chains(const struct cprv_analysis *a, enum cprv_chain_kind k);
 const struct cprv_chain *cprv_analysis_chain(const struct cprv_analysis *a,
 					     enum cprv_chain_kind k, size_t i);
+/* Rule n (1..CPRV_RULES), after finish; NULL otherwise. */
+const struct cprv_rule *cprv_analysis_rule(const struct cprv_analysis *a, unsigned n);
+const char *cprv_rule_state_name(enum cprv_rule_state s); /* "held", "broken", "not_checkable" */
+const char *cprv_rule_title(unsigned n);
+/* Bit n-1 set for each broken rule n. */
+unsigned cprv_analysis_rules_broken(const struct cprv_analysis *a);
 /* Last comm seen for pid (exec/fork), or NULL. */
 const char *cprv_analysis_comm(const struct cprv_analysis *a, uint32_t pid);
 

@@ -164,7 +164,7 @@ static int chain_bindings(struct cprv_analysis *a, struct cprv_chain *ch,
 }
 
 int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
-		  const struct an_fire *f, uint64_t end_ts)
+		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n)
 {
 	struct cprv_chain *ch = an_chain_new(a, CPRV_CHAIN_LOST, f->ts, f->pid, c->addr, c->lv);
 	int err;
@@ -179,10 +179,9 @@ int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
 		err = an_chain_add(ch, "fire: %s on ctx 0x%llx at t=%.6f s by pid %u (%s)",
 				   cprv_event_type_name(f->src), (unsigned long long)c->addr,
 				   an_rel(a, f->ts), f->pid, an_comm(a, f->pid));
-	if (!err && c->ovf_n && f == &c->ovf_fire)
-		err = an_chain_add(ch, "one of %llu fires past the per-ctx cap, from t=%.6f s to t=%.6f s",
-				   (unsigned long long)c->ovf_n, an_rel(a, c->ovf_first),
-				   an_rel(a, c->ovf_last));
+	if (!err && ovf_n)
+		err = an_chain_add(ch, "one of %llu fires past the per-ctx cap, the last at t=%.6f s",
+				   (unsigned long long)ovf_n, an_rel(a, f->ts));
 	if (!err)
 		err = chain_bindings(a, ch, c, f);
 	if (!err && f->cycle) {
@@ -191,7 +190,10 @@ int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
 				   f->cycle, (unsigned long long)cy->old_vm,
 				   (unsigned long long)cy->new_vm, an_rel(a, cy->start_ns));
 	}
-	if (!err && c->has_read && c->read_ts >= f->ts)
+	if (!err && held)
+		err = an_chain_add(ch, "held by pid %u (%s): its read() at t=%.6f s took the fire out of the eventfd counter; no KVM_SIGNAL_MSI of the vector's route followed, and no irqfd can see it any more",
+				   c->held_pid, an_comm(a, c->held_pid), an_rel(a, c->held_ts));
+	else if (!err && c->has_read && c->read_ts >= f->ts)
 		err = an_chain_add(ch, "counter drained by read() of %llu in pid %u (%s) at t=%.6f s",
 				   (unsigned long long)c->read_val, c->read_pid,
 				   an_comm(a, c->read_pid), an_rel(a, c->read_ts));

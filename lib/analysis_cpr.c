@@ -3,8 +3,10 @@
  * CPR cycles: the period in which irqfd bindings move from one VM to
  * another. It opens at the first deassign of a bound vector of VM A (or at
  * a CPR_BEGIN mark) and closes at the last re-assign of those gsis in a VM
- * B != A. A gsi re-attached in A itself is not moving (a failed CPR, or a
- * mask/unmask); a cycle left with nothing moving is dropped.
+ * B != A. A gsi re-attached in A itself is a failed CPR if A was left with
+ * no irqfd at all while a process came, went or passed fds (the new VMM
+ * died, the old one carries on); otherwise it is a mask/unmask, not
+ * moving, and a cycle left with nothing moving is dropped.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,12 +66,17 @@ int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_
 	} else if (cy->old_vm != b->kvm) {
 		return 0; /* the new VM letting go: not this cycle's business */
 	}
+	if (!an_vm_bound(a, b->kvm))
+		cy->all_detached = true;
 	if (cvec_find(cy, b->gsi))
 		return 0;
 	if (an_grow(&cy->vecs, &cy->cap_vecs, cy->n_vecs + 1, sizeof(*cy->vecs)))
 		return -ENOMEM;
+	const struct an_route *rt = an_vm_route(a, b->kvm, b->gsi);
 	cy->vecs[cy->n_vecs++] = (struct cprv_cycle_vec){
 		.gsi = b->gsi, .old_ctx = b->ctx, .detach_ns = ts,
+		.has_old_route = rt != NULL, .old_addr = rt ? rt->addr : 0,
+		.old_data = rt ? rt->data : 0,
 	};
 	return 0;
 }
@@ -81,7 +88,7 @@ int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t 
 
 	if (!v)
 		return 0;
-	if (b->kvm == cy->old_vm) {
+	if (b->kvm == cy->old_vm && !(cy->all_detached && cy->activity)) {
 		if (v->attached)
 			return 0;
 		*v = cy->vecs[--cy->n_vecs];
@@ -94,9 +101,15 @@ int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t 
 	}
 	if (v->attached)
 		return 0;
+	if (b->kvm == cy->old_vm)
+		cy->failed = true;
 	v->attached = true;
 	v->attach_ns = ts;
 	v->new_ctx = b->ctx;
+	const struct an_route *rt = an_vm_route(a, b->kvm, b->gsi);
+	v->has_new_route = rt != NULL;
+	v->new_addr = rt ? rt->addr : 0;
+	v->new_data = rt ? rt->data : 0;
 	if (!cy->new_vm)
 		cy->new_vm = b->kvm;
 	for (size_t i = 0; i < cy->n_vecs; i++)
@@ -134,6 +147,14 @@ void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fi
 		v->fires++;
 }
 
+void an_cpr_activity(struct cprv_analysis *a)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+
+	if (cy)
+		cy->activity = true;
+}
+
 void an_cpr_finish(struct cprv_analysis *a)
 {
 	struct cprv_cycle *cy = open_cycle(a);
@@ -148,4 +169,44 @@ void an_cpr_finish(struct cprv_analysis *a)
 		end = a->t.last_ts;
 	cycle_close(a, cy, end);
 	cy->complete = false;
+}
+
+/*
+ * The new VM took an eventfd the old VM still has an irqfd on: a handover
+ * without a detach (the old VMM kept its irqfds). It is a cycle all the
+ * same, one that starts and ends at the attach; R5 judges the overlap.
+ */
+int an_cpr_overlap(struct cprv_analysis *a, const struct an_binding *old,
+		   const struct an_binding *nb)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+	struct cprv_cycle_vec *v;
+
+	if (cy && cy->old_vm && cy->old_vm != old->kvm)
+		return 0;
+	if (!cy && a->n_cycles) {
+		cy = &a->cycles[a->n_cycles - 1];
+		if (cy->old_vm != old->kvm || cy->new_vm != nb->kvm)
+			cy = NULL;
+	}
+	if (!cy && !(cy = cycle_new(a, nb->assign_ts, old->kvm, false)))
+		return -ENOMEM;
+	cy->old_vm = old->kvm;
+	v = cvec_find(cy, nb->gsi);
+	if (!v) {
+		if (an_grow(&cy->vecs, &cy->cap_vecs, cy->n_vecs + 1, sizeof(*cy->vecs)))
+			return -ENOMEM;
+		const struct an_route *rt = an_vm_route(a, old->kvm, old->gsi);
+		v = &cy->vecs[cy->n_vecs++];
+		*v = (struct cprv_cycle_vec){
+			.gsi = nb->gsi, .old_ctx = old->ctx, .detach_ns = nb->assign_ts,
+			.has_old_route = rt != NULL, .old_addr = rt ? rt->addr : 0,
+			.old_data = rt ? rt->data : 0,
+		};
+	}
+	if (a->open_cycle < 0) {
+		/* reopened: it ends at its last attach */
+		a->open_cycle = cy - a->cycles;
+	}
+	return an_cpr_assign(a, nb, nb->assign_ts);
 }

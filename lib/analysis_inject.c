@@ -25,6 +25,7 @@ struct an_cand {
 struct an_attr {
 	struct an_ctx *ctx;
 	const char *how;
+	bool user;              /* user space injected (KVM_SIGNAL_MSI): may cover held fires */
 	bool ambiguous, material;
 	struct an_cand cand[MAX_CAND];
 	size_t n_cand;
@@ -49,6 +50,17 @@ static struct an_task *task_get(struct cprv_analysis *a, const struct cprv_event
 static uint64_t uncovered(const struct an_ctx *c)
 {
 	return c->n_fires + c->ovf_n;
+}
+
+static uint64_t held_n(const struct an_ctx *c)
+{
+	return c->n_held + c->held_ovf_n;
+}
+
+/* What an injection could cover: the counter, and for user space what it holds. */
+static uint64_t waiting(const struct an_ctx *c, bool user)
+{
+	return uncovered(c) + (user ? held_n(c) : 0);
 }
 
 /* One candidate per ctx; the newest binding speaks for it. */
@@ -103,6 +115,7 @@ static size_t collect(struct cprv_analysis *a, struct an_attr *r, bool use_gsi,
 static void choose(struct an_attr *r)
 {
 	size_t with = 0, pick = 0;
+	bool u = r->user;
 
 	if (!r->n_cand)
 		return;
@@ -111,7 +124,7 @@ static void choose(struct an_attr *r)
 		return;
 	}
 	for (size_t i = 0; i < r->n_cand; i++)
-		if (uncovered(r->cand[i].c))
+		if (waiting(r->cand[i].c, u))
 			with++, pick = i;
 	if (with == 1) {
 		r->ctx = r->cand[pick].c;
@@ -120,7 +133,7 @@ static void choose(struct an_attr *r)
 	bool only_with = with > 0;
 	long best = -1;
 	for (size_t i = 0; i < r->n_cand; i++) {
-		if (only_with && !uncovered(r->cand[i].c))
+		if (only_with && !waiting(r->cand[i].c, u))
 			continue;
 		if (best < 0 || r->cand[i].assign_ts > r->cand[best].assign_ts)
 			best = (long)i;
@@ -129,6 +142,26 @@ static void choose(struct an_attr *r)
 	r->ambiguous = true;
 	/* if no candidate had fires waiting, any choice is a duplicate */
 	r->material = only_with;
+}
+
+/*
+ * Unbound ctxs with fires waiting whose gsi routes (addr, data) in VM kvm:
+ * a VMM that read a masked vector's eventfd sends its MSI by hand.
+ */
+static void collect_held(struct cprv_analysis *a, struct an_attr *r, uint64_t kvm,
+			 uint64_t addr, uint64_t data)
+{
+	for (size_t i = 0; i < a->n_ctx; i++) {
+		struct an_ctx *c = a->ctx_list[i];
+		struct an_binding fake;
+
+		if (!waiting(c, true) || !c->lv || !c->lv->pub.has_gsi ||
+		    !route_is(a, kvm, c->lv->pub.gsi, addr, data))
+			continue;
+		fake = (struct an_binding){ .ctx = c->addr, .kvm = kvm, .gsi = c->lv->pub.gsi,
+					    .assign_ts = c->held_ts };
+		cand_add(r, &fake, c);
+	}
 }
 
 static void by_kvm_set_irq(struct cprv_analysis *a, const struct an_inj *in, struct an_attr *r)
@@ -162,7 +195,9 @@ static void attribute(struct cprv_analysis *a, const struct an_inj *in, struct a
 		break;
 	case CPRV_CTX_SIGNAL_MSI:
 		r->how = "KVM_SIGNAL_MSI";
+		r->user = true;
 		collect(a, r, false, 0, in->tag_obj, true, in->addr, in->data);
+		collect_held(a, r, in->tag_obj, in->addr, in->data);
 		choose(r);
 		break;
 	case CPRV_CTX_HARDIRQ:
@@ -174,8 +209,8 @@ static void attribute(struct cprv_analysis *a, const struct an_inj *in, struct a
 		return;
 	if (in->ev_ctx) {
 		r->ctx = an_ctx_get(a, in->ev_ctx, true);
-		r->how = in->ev_ctx_src == CPRV_EV_EVENTFD_READ ?
-			 "read() of the eventfd then KVM_SIGNAL_MSI" : "irqfd function probe";
+		r->user = in->ev_ctx_src == CPRV_EV_EVENTFD_READ;
+		r->how = r->user ? "read() of the eventfd then KVM_SIGNAL_MSI" : "irqfd function probe";
 		return;
 	}
 	if (in->ev_kvm_gsi) {
@@ -255,6 +290,49 @@ static int duplicate(struct cprv_analysis *a, struct an_ctx *c, const struct an_
 	return err;
 }
 
+/* Delays of a run of covered fires; tracks the earliest and latest fire. */
+static void cover_run(struct an_lvec *lv, const struct an_inj *in, const struct an_fire *fires,
+		      size_t n, uint64_t ovf_n, uint64_t ovf_first, const struct an_fire *ovf,
+		      const struct an_fire **first, const struct an_fire **last)
+{
+	for (size_t i = 0; i < n; i++) {
+		an_hist_add(&lv->pub, in->ts > fires[i].ts ? in->ts - fires[i].ts : 0);
+		if (!*first || fires[i].ts < (*first)->ts)
+			*first = &fires[i];
+		if (!*last || fires[i].ts >= (*last)->ts)
+			*last = &fires[i];
+	}
+	for (uint64_t i = 0; i < ovf_n; i++)
+		an_hist_add(&lv->pub, in->ts > ovf->ts ? in->ts - ovf->ts : 0);
+	if (ovf_n && in->ts > ovf_first && in->ts - ovf_first > lv->pub.max_delay_ns)
+		lv->pub.max_delay_ns = in->ts - ovf_first;
+	if (ovf_n && (!*last || ovf->ts >= (*last)->ts))
+		*last = ovf;
+	if (ovf_n && !*first)
+		*first = ovf;
+}
+
+/* The VM an injection went into, as well as the evidence says; 0 unknown. */
+static uint64_t inj_vm(struct cprv_analysis *a, const struct an_inj *in, const struct an_attr *r)
+{
+	const struct an_binding *best = NULL;
+
+	if (in->tag == CPRV_CTX_SIGNAL_MSI)
+		return in->tag_obj;
+	if (in->ev_kvm_gsi)
+		return in->ev_kvm;
+	if (in->tag == CPRV_CTX_IRQFD && in->tag_aux)
+		return in->tag_aux;
+	for (size_t i = 0; i < r->n_cand; i++)
+		if (r->cand[i].c == r->ctx)
+			return r->cand[i].kvm;
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].active && a->binds[i].ctx == r->ctx->addr &&
+		    (!best || a->binds[i].assign_ts > best->assign_ts))
+			best = &a->binds[i];
+	return best ? best->kvm : 0;
+}
+
 static int injection(struct cprv_analysis *a, struct an_inj *in)
 {
 	struct an_attr r;
@@ -279,20 +357,25 @@ static int injection(struct cprv_analysis *a, struct an_inj *in)
 			return err;
 	}
 	struct an_ctx *c = r.ctx;
-	uint64_t k = uncovered(c);
+	uint64_t kc = uncovered(c), kh = r.user ? held_n(c) : 0, k = kc + kh;
 	bool race;
-	err = an_replay_injection(a, c, in, k, &race);
+	/* the replay race is about the kernel counter only */
+	err = an_replay_injection(a, c, in, kc, &race);
 	if (err || race)
 		return err;
-	if (!k)
-		return duplicate(a, c, in, &r);
+	if (!k) {
+		err = duplicate(a, c, in, &r);
+		return err ? err : an_lapic_injection(a, inj_vm(a, in, &r), in, c, 0, NULL);
+	}
 
-	for (size_t i = 0; i < c->n_fires; i++)
-		an_hist_add(&lv->pub, in->ts > c->fires[i].ts ? in->ts - c->fires[i].ts : 0);
-	for (uint64_t i = 0; i < c->ovf_n; i++)
-		an_hist_add(&lv->pub, in->ts > c->ovf_last ? in->ts - c->ovf_last : 0);
-	if (c->ovf_n && in->ts > c->ovf_first && in->ts - c->ovf_first > lv->pub.max_delay_ns)
-		lv->pub.max_delay_ns = in->ts - c->ovf_first;
+	const struct an_fire *first = NULL, *last = NULL;
+	cover_run(lv, in, c->fires, c->n_fires, c->ovf_n, c->ovf_first,
+		  c->ovf_n ? &c->ovf_fire : NULL, &first, &last);
+	if (kh) {
+		cover_run(lv, in, c->held, c->n_held, c->held_ovf_n, c->held_ovf_first,
+			  c->held_ovf_n ? &c->held_ovf_fire : NULL, &first, &last);
+		a->t.held_delivered += kh;
+	}
 	a->t.delivered += k;
 	a->t.coalesced += k - 1;
 	lv->pub.delivered += k;
@@ -306,13 +389,54 @@ static int injection(struct cprv_analysis *a, struct an_inj *in)
 	lv->has_delivery = true;
 	lv->last_delivery = in->ts;
 
-	const struct an_fire *last = c->ovf_n ? &c->ovf_fire : &c->fires[c->n_fires - 1];
 	c->has_cover = true;
 	c->cover = *in;
 	c->cover_last_fire_ts = last->ts;
 	c->cover_last_fire_pid = last->pid;
+	struct an_fire f0 = *first;
 	c->n_fires = 0;
 	c->ovf_n = 0;
+	if (kh) {
+		c->n_held = 0;
+		c->held_ovf_n = 0;
+	}
+	return an_lapic_injection(a, inj_vm(a, in, &r), in, c, k, &f0);
+}
+
+/*
+ * read() reset the kernel counter: its uncovered fires now live in the
+ * reader (QEMU's PBA for a masked MSI-X vector); no irqfd replay can see them.
+ */
+static int hold(struct cprv_analysis *a, struct an_ctx *c, const struct cprv_event *ev)
+{
+	uint64_t n = uncovered(c);
+
+	if (!n)
+		return 0;
+	a->t.held += n;
+	c->held_pid = ev->pid;
+	c->held_ts = ev->ts;
+	for (size_t i = 0; i < c->n_fires; i++) {
+		if (c->n_held < a->o.max_pending) {
+			if (an_grow(&c->held, &c->cap_held, c->n_held + 1, sizeof(*c->held)))
+				return -ENOMEM;
+			c->held[c->n_held++] = c->fires[i];
+			continue;
+		}
+		if (!c->held_ovf_n++)
+			c->held_ovf_first = c->fires[i].ts;
+		c->held_ovf_fire = c->fires[i];
+	}
+	if (c->ovf_n) {
+		if (!c->held_ovf_n)
+			c->held_ovf_first = c->ovf_first;
+		c->held_ovf_n += c->ovf_n;
+		c->held_ovf_fire = c->ovf_fire;
+	}
+	c->n_fires = 0;
+	c->ovf_n = 0;
+	/* KVM's assign replay saw no count: nothing of it is left to race */
+	c->replay.armed = false;
 	return 0;
 }
 
@@ -359,7 +483,9 @@ int an_inject_event(struct cprv_analysis *a, const struct cprv_event *ev)
 		c->read_pid = ev->pid;
 		t->ev_ctx = ev->obj;
 		t->ev_ctx_src = ev->type;
-		return 0;
+		if (hold(a, c, ev))
+			return -ENOMEM;
+		return an_rules_event(a, ev);
 	}
 	case CPRV_EV_KVM_MSI_SET_IRQ: {
 		if (t->pending && !t->accepted)

@@ -81,7 +81,17 @@ struct an_ctx {
 	uint64_t created_ts;
 	uint32_t created_pid;
 	bool has_write;               /* tid of the last write() fire: the fast path's task */
-	uint32_t write_tid;
+	uint32_t write_tid, write_pid; /* write_pid: the producer (device) */
+	/*
+	 * Fires a user-space read() took out of the kernel counter: only a
+	 * user-space injection (KVM_SIGNAL_MSI) can cover them now.
+	 */
+	struct an_fire *held;
+	size_t n_held, cap_held;
+	uint64_t held_ovf_n, held_ovf_first;
+	struct an_fire held_ovf_fire;
+	uint32_t held_pid;            /* the last reader that took fires */
+	uint64_t held_ts;
 	struct an_replay replay;
 };
 
@@ -101,12 +111,43 @@ struct an_route {
 	uint64_t addr, data;
 };
 
+/*
+ * Injections accepted into a VM's LAPIC for one vector since the guest
+ * last serviced it: what dies with the VM unless carried over.
+ */
+struct an_lapic_pend {
+	uint64_t n_fires, n_inj;
+	struct an_lvec *lv;
+	uint64_t ctx;
+	uint64_t first_inj_ts, last_inj_ts, first_fire_ts;
+	uint32_t first_fire_pid;
+	uint16_t cycle;               /* of the first fire */
+};
+
+/* A process holding a VM's fds: the VM lives until the last one lets go. */
+struct an_holder {
+	uint32_t pid;
+	int vm_fds, vcpu_fds;         /* vcpu_fds: only those received */
+};
+
 struct an_vm {
 	uint64_t kvm;
 	struct an_route *routes;
 	size_t n_routes, cap_routes;
 	uint64_t created_ts;
 	uint32_t pid;
+	struct an_holder *holders;
+	size_t n_holders, cap_holders;
+	bool held_ever;               /* a holder was ever seen: teardown is observable */
+	bool gone;
+	uint64_t gone_ts;
+	uint32_t gone_pid;
+	uint16_t gone_how;            /* CPRV_EV_CLOSE, _EXIT or _EXEC */
+	/* LAPIC: the last KVM_GET_LAPIC, servicing seen, pending per vector */
+	bool has_get, serviced;
+	uint64_t irr_get[4];
+	uint64_t last_service_ts[256];
+	struct an_lapic_pend *pend;   /* 256 entries, allocated on first injection */
 };
 
 /* An irqfd: active ones, plus the last ended one per ctx (for chains). */
@@ -134,6 +175,14 @@ struct an_proc {
 	char comm[17];
 };
 
+struct an_rules {
+	struct cprv_rule r[CPRV_RULES];
+	/* producers: processes that write a bound eventfd (the device) */
+	uint32_t producers[16];
+	size_t n_producers;
+	bool activity;                /* a process appeared, died or passed fds in the open cycle */
+};
+
 struct an_chainlist {
 	struct cprv_chain *v;
 	size_t n, cap;
@@ -156,6 +205,7 @@ struct cprv_analysis {
 	size_t n_cycles, cap_cycles;
 	long open_cycle;          /* index, -1 if none */
 	struct an_chainlist chains[CPRV_CHAIN_KINDS];
+	struct an_rules rules;
 	struct an_lvec **order;   /* report order, after finish */
 	size_t n_order;
 };
@@ -166,6 +216,12 @@ const struct an_route *an_vm_route(const struct cprv_analysis *a, uint64_t kvm, 
 struct an_binding *an_binding_active(struct cprv_analysis *a, uint64_t kvm, uint32_t gsi);
 const struct an_binding *an_binding_last(const struct cprv_analysis *a, uint64_t ctx);
 bool an_route_traced(const struct cprv_analysis *a, uint64_t addr, uint64_t data);
+
+struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create);
+/* Has the VM any active irqfd? */
+bool an_vm_bound(const struct cprv_analysis *a, uint64_t kvm);
+/* Ends every active irqfd of a VM (torn down, or its address reused). */
+void an_vm_end_bindings(struct cprv_analysis *a, uint64_t kvm, uint64_t ts);
 
 /* analysis_vector.c */
 struct an_lvec *an_lvec_new(struct cprv_analysis *a);
@@ -196,12 +252,33 @@ bool an_replay_workqueue(const struct cprv_analysis *a, const struct an_ctx *c,
 int an_replay_injection(struct cprv_analysis *a, struct an_ctx *c, const struct an_inj *in,
 			uint64_t k, bool *race);
 
+/* analysis_lapic.c: VM holders and teardown, LAPIC servicing and carry-over */
+int an_lapic_event(struct cprv_analysis *a, const struct cprv_event *ev);
+/* An injection into VM kvm (0: unknown) covered n fires of c, the first f. */
+int an_lapic_injection(struct cprv_analysis *a, uint64_t kvm, const struct an_inj *in,
+		       struct an_ctx *c, uint64_t n, const struct an_fire *f);
+int an_lapic_finish(struct cprv_analysis *a);
+/* Is a LAPIC's fate checkable at all (the ioctls visible)? */
+bool an_lapic_visible(const struct cprv_analysis *a);
+
+/* analysis_rules.c: conformance R1-R6 */
+int an_rules_event(struct cprv_analysis *a, const struct cprv_event *ev);
+/* A ctx got an irqfd in kvm while already bound elsewhere (R5). */
+int an_rules_overlap(struct cprv_analysis *a, const struct an_binding *old,
+		     const struct an_binding *nb);
+int an_rules_finish(struct cprv_analysis *a);
+void an_rules_free(struct cprv_analysis *a);
+
 /* analysis_cpr.c */
 int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev);
 void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fire *f);
 void an_cpr_finish(struct cprv_analysis *a);
+int an_cpr_overlap(struct cprv_analysis *a, const struct an_binding *old,
+		   const struct an_binding *nb);
+/* Something that only a CPR does (a process came, went or passed fds). */
+void an_cpr_activity(struct cprv_analysis *a);
 
 /* analysis_chain.c */
 struct cprv_chain *an_chain_new(struct cprv_analysis *a, enum cprv_chain_kind k,
@@ -215,7 +292,8 @@ double an_rel(const struct cprv_analysis *a, uint64_t ts);
 const char *an_comm(const struct cprv_analysis *a, uint32_t pid);
 int an_chain_injection(struct cprv_analysis *a, struct cprv_chain *c,
 		       const struct an_inj *in);
+/* held: a fire a read() took; ovf_n: the fire stands for an overflow run */
 int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
-		  const struct an_fire *f, uint64_t end_ts);
+		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n);
 
 #endif

@@ -3,6 +3,7 @@
  * END chunk (crash, kill) is judged on what it holds, but can then not
  * pass: drops after its last chunk are unknown. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -58,6 +59,67 @@ static void downgrade(struct cprv_verdict *v, const char *why)
 		v->result == CPRV_RESULT_FAIL ? &v->n_caveats : &v->n_reasons, why);
 }
 
+/*
+ * Ground truth v2's `expected` additions, read straight from the file so a
+ * v1 file (none of them) and a reader that does not know them yet both work.
+ * TODO: take them from struct cprv_ground_truth once groundtruth.h has them.
+ */
+struct gt_v2 {
+	uint64_t *dups;
+	bool has_rules, has_gap;
+	unsigned rules;
+	uint64_t unobservable, min_gap_ms;
+};
+
+static int gt_v2_load(const char *path, uint32_t nvec, struct gt_v2 *g, char *err, size_t errlen)
+{
+	struct json_object *root = json_object_from_file(path), *exp, *x;
+	int rc = 0;
+
+	memset(g, 0, sizeof(*g));
+	if (!root)
+		return 0; /* cprv_gt_load already judged the file */
+	exp = get(root, "expected");
+	if ((x = get(exp, "duplicates_per_vector")) && json_object_is_type(x, json_type_array)) {
+		if (json_object_array_length(x) != nvec) {
+			snprintf(err, errlen, "%s: expected.duplicates_per_vector has %zu entries, not %u",
+				 path, json_object_array_length(x), nvec);
+			rc = -1;
+			goto out;
+		}
+		g->dups = calloc(nvec + 1, sizeof(uint64_t));
+		if (!g->dups) {
+			rc = -1;
+			goto out;
+		}
+		for (uint32_t i = 0; i < nvec; i++)
+			g->dups[i] = json_object_get_int64(json_object_array_get_idx(x, i));
+	}
+	if ((x = get(exp, "rules_broken")) && json_object_is_type(x, json_type_array)) {
+		g->has_rules = true;
+		for (size_t i = 0; i < json_object_array_length(x); i++) {
+			const char *r = json_object_get_string(json_object_array_get_idx(x, i));
+			unsigned n = 0;
+			if (!r || sscanf(r, "R%u", &n) != 1 || n < 1 || n > CPRV_RULES) {
+				snprintf(err, errlen, "%s: expected.rules_broken: bad rule %s", path,
+					 r ? r : "(null)");
+				rc = -1;
+				goto out;
+			}
+			g->rules |= 1u << (n - 1);
+		}
+	}
+	if ((x = get(exp, "lost_unobservable")))
+		g->unobservable = json_object_get_int64(x);
+	if ((x = get(exp, "min_gap_ms")) && !json_object_is_type(x, json_type_null)) {
+		g->has_gap = true;
+		g->min_gap_ms = json_object_get_int64(x);
+	}
+out:
+	json_object_put(root);
+	return rc;
+}
+
 static int load_plan(struct cprv_judgement *j, struct cprv_analysis_opts *ao, char *err,
 		     size_t errlen)
 {
@@ -78,6 +140,7 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	struct cprv_analysis_opts ao = { .settle_ns = o->settle_ns, .max_chains = o->max_chains };
 	struct cprv_ground_truth gt = { 0 };
 	struct cprv_gt_expect exp = { 0 };
+	struct gt_v2 v2 = { 0 };
 	uint64_t *vfires = NULL, *vlost = NULL;
 	struct cprv_trace_reader *r = NULL;
 	struct cprv_reorder *ro = NULL;
@@ -112,6 +175,10 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 			goto fail;
 		}
 		have_gt = true;
+		if (gt_v2_load(o->ground_truth, gt.nvectors, &v2, err, errlen)) {
+			*e = CPRV_JUDGE_BAD_INPUT;
+			goto fail;
+		}
 	}
 	j->a = cprv_analysis_new(&ao);
 	ro = cprv_reorder_new(0);
@@ -162,6 +229,12 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 		exp.lost = gt.lost;
 		exp.vector_lost = vlost;
 		exp.duplicates = gt.duplicates;
+		exp.vector_duplicates = v2.dups;
+		exp.has_rules = v2.has_rules;
+		exp.rules_broken = v2.rules;
+		exp.lost_unobservable = v2.unobservable;
+		exp.has_min_gap = v2.has_gap;
+		exp.min_gap_ms = v2.min_gap_ms;
 	}
 	if (cprv_verdict_judge(&j->v, j->a, have_gt ? &exp : NULL)) {
 		snprintf(err, errlen, "out of memory while judging");
@@ -185,6 +258,7 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 fail:
 	free(vfires);
 	free(vlost);
+	free(v2.dups);
 	if (have_gt)
 		cprv_gt_free(&gt);
 	cprv_reorder_free(ro);

@@ -84,6 +84,8 @@ static struct json_object *cpr(const struct cprv_analysis *a)
 		put(c, "old_vm", hex(cy->old_vm));
 		put(c, "new_vm", hex(cy->new_vm));
 		put(c, "complete", json_object_new_boolean(cy->complete));
+		put(c, "failed", json_object_new_boolean(cy->failed));
+		put(c, "old_vm_dropped_ns", cy->old_vm_gone ? u64(cy->old_vm_gone_ns) : NULL);
 		put(c, "blackout_fires", u64(cy->blackout_fires));
 		put(c, "lost", u64(cy->lost));
 		for (size_t j = 0; j < cy->n_vecs; j++) {
@@ -130,6 +132,47 @@ static void chains(struct json_object *root, const char *key, const char *total_
 	put(root, total_key, u64(total));
 }
 
+static struct json_object *rules(const struct cprv_analysis *a)
+{
+	struct json_object *o = json_object_new_object();
+	char key[8];
+
+	for (unsigned n = 1; n <= CPRV_RULES; n++) {
+		const struct cprv_rule *r = cprv_analysis_rule(a, n);
+		struct json_object *x = json_object_new_object(), *ev = json_object_new_array();
+
+		if (!r)
+			continue;
+		put(x, "state", json_object_new_string(cprv_rule_state_name(r->state)));
+		put(x, "title", json_object_new_string(cprv_rule_title(n)));
+		put(x, "why", json_object_new_string(r->why));
+		put(x, "violations", u64(r->breaks));
+		for (size_t i = 0; i < r->n_evidence; i++) {
+			const struct cprv_chain *c = &r->evidence[i];
+			struct json_object *e = json_object_new_object();
+			put(e, "ts", u64(c->ts));
+			put(e, "pid", c->pid ? u64(c->pid) : NULL);
+			put(e, "ctx", c->ctx ? hex(c->ctx) : NULL);
+			put(e, "chain", strings(c->lines, c->n_lines));
+			json_object_array_add(ev, e);
+		}
+		put(x, "evidence", ev);
+		snprintf(key, sizeof(key), "R%u", n);
+		put(o, key, x);
+	}
+	return o;
+}
+
+static struct json_object *figure_value(const struct cprv_gt_figure *g, uint64_t x)
+{
+	char b[64];
+
+	if (g->kind != CPRV_GT_RULES)
+		return u64(x);
+	cprv_rules_mask_str((unsigned)x, b, sizeof(b));
+	return json_object_new_string(b);
+}
+
 static struct json_object *ground_truth(const struct cprv_verdict *v)
 {
 	struct json_object *o = json_object_new_object(), *figs = json_object_new_object();
@@ -137,8 +180,10 @@ static struct json_object *ground_truth(const struct cprv_verdict *v)
 	put(o, "match", json_object_new_boolean(v->gt_match));
 	for (size_t i = 0; i < v->n_gt; i++) {
 		struct json_object *f = json_object_new_object();
-		put(f, "expected", u64(v->gt[i].expected));
-		put(f, "reported", u64(v->gt[i].reported));
+		put(f, "expected", figure_value(&v->gt[i], v->gt[i].expected));
+		put(f, "reported", figure_value(&v->gt[i], v->gt[i].reported));
+		if (v->gt[i].kind == CPRV_GT_AT_LEAST)
+			put(f, "at_least", json_object_new_boolean(true));
 		put(f, "match", json_object_new_boolean(v->gt[i].match));
 		put(figs, v->gt[i].name, f);
 	}
@@ -182,6 +227,11 @@ struct json_object *cprv_report_json(const struct cprv_analysis *a,
 		json_object_array_add(vecs, vector(cprv_analysis_vector(a, i)));
 	put(root, "vectors", vecs);
 	put(root, "cpr", cpr(a));
+	put(root, "rules", rules(a));
+	put(root, "held", u64(t->held));
+	put(root, "held_lost", u64(t->held_lost));
+	put(root, "lapic_lost", u64(t->lapic_lost));
+	put(root, "lapic_carried", u64(t->lapic_carried));
 	chains(root, "lost_events", "lost_events_total", a, CPRV_CHAIN_LOST, t->lost, cap);
 	chains(root, "duplicate_events", "duplicate_events_total", a, CPRV_CHAIN_DUPLICATE,
 	       t->duplicates, cap);

@@ -132,9 +132,10 @@ static void cycles(FILE *f, const struct cprv_analysis *a)
 	for (size_t i = 0; i < cprv_analysis_n_cycles(a); i++) {
 		const struct cprv_cycle *cy = cprv_analysis_cycle(a, i);
 
-		fprintf(f, "\ncpr #%zu: VM 0x%" PRIx64 " -> VM 0x%" PRIx64 ", blackout %s%s, %s fires during it, %s lost\n",
+		fprintf(f, "\ncpr #%zu: VM 0x%" PRIx64 " -> VM 0x%" PRIx64 ", blackout %s%s%s, %s fires during it, %s lost\n",
 			i + 1, cy->old_vm, cy->new_vm, dur(b, sizeof(b), cy->blackout_ns),
-			cy->complete ? "" : " (incomplete)", num(n, cy->blackout_fires),
+			cy->complete ? "" : " (incomplete)",
+			cy->failed ? " (failed: re-attached in the old VM)" : "", num(n, cy->blackout_fires),
 			num(l, cy->lost));
 		for (size_t j = 0; j < cy->n_vecs; j++) {
 			const struct cprv_cycle_vec *v = &cy->vecs[j];
@@ -148,6 +149,27 @@ static void cycles(FILE *f, const struct cprv_analysis *a)
 				fprintf(f, "  gsi %u: detached +%.3f ms, never attached in the new VM, %" PRIu64 " fires\n",
 					v->gsi, det, v->fires);
 		}
+	}
+}
+
+static void rules(FILE *f, const struct cprv_analysis *a, const struct cprv_report_opts *o)
+{
+	size_t show = o && o->verbose ? CPRV_RULE_MAX_EVIDENCE : 2;
+
+	if (!cprv_analysis_rule(a, 1))
+		return;
+	fprintf(f, "\nrules:\n");
+	for (unsigned n = 1; n <= CPRV_RULES; n++) {
+		const struct cprv_rule *r = cprv_analysis_rule(a, n);
+		fprintf(f, "  R%u %-13s %s: %s\n", n, r->state == CPRV_RULE_BROKEN ? "BROKEN" :
+			cprv_rule_state_name(r->state), cprv_rule_title(n), r->why);
+		if (n == 4 && r->state == CPRV_RULE_BROKEN) {
+			fprintf(f, "      - the lost chains below are its evidence\n");
+			continue;
+		}
+		for (size_t i = 0; i < r->n_evidence && i < show; i++)
+			for (size_t j = 0; j < r->evidence[i].n_lines; j++)
+				fprintf(f, "      %s %s\n", j ? " " : "-", r->evidence[i].lines[j]);
 	}
 }
 
@@ -191,6 +213,7 @@ int cprv_report_text(FILE *f, const struct cprv_analysis *a, const struct cprv_v
 			num(b[0], t->replay_races));
 	vectors(f, a);
 	cycles(f, a);
+	rules(f, a, o);
 	if (v->n_caveats)
 		fprintf(f, "\ncaveats:\n");
 	for (size_t i = 0; i < v->n_caveats; i++)
@@ -198,10 +221,20 @@ int cprv_report_text(FILE *f, const struct cprv_analysis *a, const struct cprv_v
 	if (v->has_gt) {
 		fprintf(f, "\nground truth: %s\n", v->gt_match ? "agrees" :
 			"DISAGREES: the verdict does not match what the scenario did");
-		for (size_t i = 0; i < v->n_gt; i++)
-			fprintf(f, "  %-16s expected %" PRIu64 ", reported %" PRIu64 "%s\n", v->gt[i].name,
-				v->gt[i].expected, v->gt[i].reported,
-				v->gt[i].match ? "" : "   <-- MISMATCH");
+		for (size_t i = 0; i < v->n_gt; i++) {
+			const struct cprv_gt_figure *g = &v->gt[i];
+			char e[64], r[64];
+			if (g->kind == CPRV_GT_RULES) {
+				cprv_rules_mask_str((unsigned)g->expected, e, sizeof(e));
+				cprv_rules_mask_str((unsigned)g->reported, r, sizeof(r));
+			} else {
+				snprintf(e, sizeof(e), "%s%" PRIu64, g->kind == CPRV_GT_AT_LEAST ? ">= " : "",
+					 g->expected);
+				snprintf(r, sizeof(r), "%" PRIu64, g->reported);
+			}
+			fprintf(f, "  %-20s expected %s, reported %s%s\n", g->name, e, r,
+				g->match ? "" : "   <-- MISMATCH");
+		}
 	}
 	chains(f, a, CPRV_CHAIN_LOST, "lost", t->lost, o);
 	chains(f, a, CPRV_CHAIN_DUPLICATE, "duplicates", t->duplicates, o);

@@ -88,8 +88,15 @@ static int stage_caveats(struct cprv_verdict *v, const struct cprv_analysis *a)
 	if (t->overflow_fires)
 		CAVEAT("%llu fires beyond the per-eventfd cap of waiting fires: their delays are approximate",
 		       (unsigned long long)t->overflow_fires);
-	if (cprv_analysis_n_cycles(a))
-		CAVEAT("interrupts accepted into an old VM's LAPIC and not serviced before its teardown are not checked (KVM_GET_LAPIC not analysed)");
+	if (cprv_analysis_n_cycles(a) && !(vis->live[CPRV_EV_KVM_GET_LAPIC] && vis->live[CPRV_EV_KVM_SET_LAPIC]))
+		CAVEAT("interrupts accepted into an old VM's LAPIC and not serviced before its teardown: not checkable (KVM_GET_LAPIC/KVM_SET_LAPIC not visible)");
+	else if (cprv_analysis_n_cycles(a) && !t->lapic_checked)
+		CAVEAT("interrupts accepted into an old VM's LAPIC and not serviced before its teardown: not checkable (no LAPIC servicing seen: a real guest services its LAPIC inside the vCPU)");
+	for (unsigned n = 1; n <= CPRV_RULES; n++) {
+		const struct cprv_rule *r = cprv_analysis_rule(a, n);
+		if (r && r->state == CPRV_RULE_NOT_CHECKABLE)
+			CAVEAT("R%u (%s) not checkable: %s", n, cprv_rule_title(n), r->why);
+	}
 	for (size_t i = 0; i < cprv_analysis_n_cycles(a); i++)
 		if (!cprv_analysis_cycle(a, i)->complete)
 			CAVEAT("cpr #%zu did not complete in the trace: its end is the last re-attach seen", i + 1);
@@ -135,7 +142,29 @@ static int blockers(struct cprv_verdict *v, const struct cprv_analysis *a, bool 
 	return 0;
 }
 
+void cprv_rules_mask_str(unsigned mask, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (unsigned n = 1; n <= CPRV_RULES && off < len; n++)
+		if (mask & 1u << (n - 1))
+			off += (size_t)snprintf(buf + off, len - off, "%sR%u", off ? "," : "", n);
+	if (!off && len)
+		snprintf(buf, len, "none");
+}
+
+static int figure_kind(struct cprv_verdict *v, const char *name, uint64_t exp, uint64_t rep,
+		       enum cprv_gt_kind kind);
+
 static int figure(struct cprv_verdict *v, const char *name, uint64_t exp, uint64_t rep)
+{
+	return figure_kind(v, name, exp, rep, CPRV_GT_EQUAL);
+}
+
+static int figure_kind(struct cprv_verdict *v, const char *name, uint64_t exp, uint64_t rep,
+		       enum cprv_gt_kind kind)
 {
 	struct cprv_gt_figure *g = realloc(v->gt, (v->n_gt + 1) * sizeof(*g));
 
@@ -146,7 +175,8 @@ static int figure(struct cprv_verdict *v, const char *name, uint64_t exp, uint64
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->expected = exp;
 	g->reported = rep;
-	g->match = exp == rep;
+	g->kind = kind;
+	g->match = kind == CPRV_GT_AT_LEAST ? rep >= exp : exp == rep;
 	if (!g->match)
 		v->gt_match = false;
 	return 0;
@@ -185,7 +215,31 @@ static int compare_gt(struct cprv_verdict *v, const struct cprv_analysis *a,
 		if (figure(v, name, gt->vector_lost[i], i < nv ? vec[i]->lost : 0))
 			return -ENOMEM;
 	}
-	return figure(v, "duplicates", gt->duplicates, t->duplicates);
+	if (figure(v, "duplicates", gt->duplicates, t->duplicates))
+		return -ENOMEM;
+	for (size_t i = 0; gt->vector_duplicates && i < gt->n_vectors; i++) {
+		snprintf(name, sizeof(name), "duplicates[%zu]", i);
+		if (i < nv)
+			snprintf(name, sizeof(name), "duplicates[gsi %u]", vec[i]->gsi);
+		if (figure(v, name, gt->vector_duplicates[i], i < nv ? vec[i]->duplicates : 0))
+			return -ENOMEM;
+	}
+	unsigned broken = cprv_analysis_rules_broken(a);
+	if (gt->has_rules && figure_kind(v, "rules_broken", gt->rules_broken, broken, CPRV_GT_RULES))
+		return -ENOMEM;
+	/* what the host cannot see must fail through a rule, never count as lost */
+	if (gt->lost_unobservable &&
+	    figure_kind(v, "unobservable->rule", 1, broken ? 1 : 0, CPRV_GT_EQUAL))
+		return -ENOMEM;
+	if (gt->has_min_gap) {
+		uint64_t gap = 0;
+		for (size_t i = 0; i < nv; i++)
+			if (vec[i]->max_gap_ns > gap)
+				gap = vec[i]->max_gap_ns;
+		if (figure_kind(v, "max_gap_ms", gt->min_gap_ms, gap / 1000000, CPRV_GT_AT_LEAST))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int cprv_verdict_judge(struct cprv_verdict *v, const struct cprv_analysis *a,
@@ -200,6 +254,11 @@ int cprv_verdict_judge(struct cprv_verdict *v, const struct cprv_analysis *a,
 		       (unsigned long long)t->fires);
 	if (t->duplicates)
 		REASON("%llu duplicate injections", (unsigned long long)t->duplicates);
+	for (unsigned n = 1; n <= CPRV_RULES; n++) {
+		const struct cprv_rule *r = cprv_analysis_rule(a, n);
+		if (r && r->state == CPRV_RULE_BROKEN)
+			REASON("R%u broken (%s): %s", n, cprv_rule_title(n), r->why);
+	}
 	if (gt) {
 		if (compare_gt(v, a, gt))
 			return -ENOMEM;

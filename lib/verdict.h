@@ -30,13 +30,30 @@ struct cprv_gt_expect {
 	uint64_t lost;
 	const uint64_t *vector_lost;   /* n_vectors entries, or NULL */
 	uint64_t duplicates;
+	/* ground truth v2 (all optional) */
+	const uint64_t *vector_duplicates; /* n_vectors entries, or NULL */
+	bool has_rules;
+	unsigned rules_broken;         /* bit n-1: rule Rn broken */
+	uint64_t lost_unobservable;    /* fires the host could not see: never reported lost */
+	bool has_min_gap;
+	uint64_t min_gap_ms;           /* the reported max gap must be at least this */
+};
+
+enum cprv_gt_kind {
+	CPRV_GT_EQUAL,                 /* reported == expected */
+	CPRV_GT_AT_LEAST,              /* reported >= expected */
+	CPRV_GT_RULES,                 /* rule bitmasks, equal */
 };
 
 struct cprv_gt_figure {
 	char name[32];                 /* "fires", "fires[gsi 2]", "lost", ... */
 	uint64_t expected, reported;
+	enum cprv_gt_kind kind;
 	bool match;
 };
+
+/* "R1,R4" for a rule bitmask, "none" for 0. */
+void cprv_rules_mask_str(unsigned mask, char *buf, size_t len);
 
 struct cprv_verdict {
 	enum cprv_result result;

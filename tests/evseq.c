@@ -147,6 +147,49 @@ uint64_t evseq_irqfd_inject(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_
 	return ts;
 }
 
+uint64_t evseq_read(struct evseq *s, uint64_t ctx, uint64_t value)
+{
+	return evseq_add(s, CPRV_EV_EVENTFD_READ, 0, ctx, value, value ? 8 : (uint64_t)-11, 30, 0);
+}
+
+uint64_t evseq_signal_msi(struct evseq *s, uint64_t kvm, uint32_t gsi)
+{
+	uint64_t ts = evseq_msi(s, CPRV_CTX_SIGNAL_MSI, kvm, 0, gsi, 1);
+
+	evseq_add(s, CPRV_EV_KVM_SIGNAL_MSI, 0, kvm, EVSEQ_MSI_ADDR, evseq_data(gsi), 1, 0);
+	return ts;
+}
+
+uint64_t evseq_lapic(struct evseq *s, uint16_t type, uint64_t kvm, const unsigned *vecs, size_t n)
+{
+	uint64_t irr[4] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		irr[(vecs[i] & 0xff) / 64] |= 1ull << (vecs[i] % 64);
+	return evseq_add(s, type, 0, kvm, irr[0], irr[1], irr[2], irr[3]);
+}
+
+void evseq_service(struct evseq *s, uint64_t kvm, const unsigned *vecs, size_t n)
+{
+	evseq_lapic(s, CPRV_EV_KVM_GET_LAPIC, kvm, vecs, n);
+	evseq_lapic(s, CPRV_EV_KVM_SET_LAPIC, kvm, NULL, 0);
+}
+
+uint64_t evseq_close(struct evseq *s, uint16_t kind, uint64_t obj)
+{
+	return evseq_add(s, CPRV_EV_CLOSE, kind, obj, 11, 0, 0, 0);
+}
+
+uint64_t evseq_fd_recv(struct evseq *s, uint16_t kind, uint64_t obj)
+{
+	return evseq_add(s, CPRV_EV_FD_RECV, kind, obj, 12, 0, 0, 0);
+}
+
+uint64_t evseq_exit(struct evseq *s)
+{
+	return evseq_add(s, CPRV_EV_EXIT, 0, 0, 0, 0, 0, 0);
+}
+
 void evseq_assign_replay(struct evseq *s, unsigned pending, int fast_first)
 {
 	uint64_t ctx = evseq_ctx_addr(0, 0), k0 = evseq_kvm_addr(0), k1 = evseq_kvm_addr(1);
@@ -166,6 +209,9 @@ void evseq_assign_replay(struct evseq *s, unsigned pending, int fast_first)
 	evseq_task(s, 1100, 1100);
 	evseq_vm_create(s, k1);
 	evseq_route(s, k1, 0);
+	evseq_task(s, 1000, 1000);
+	evseq_close(s, CPRV_OBJ_KVM_VM, k0);
+	evseq_task(s, 1100, 1100);
 	evseq_assign(s, ctx, k1, 0);
 	evseq_advance(s, 100 * EVSEQ_US);
 	if (!fast_first) {
@@ -281,6 +327,11 @@ void evseq_cpr_cycle(struct evseq *s, struct evseq_cpr *p)
 	for (uint32_t g = 0; !p->no_replay && !p->new_eventfds && g < p->nvec; g++)
 		if (p->blackout[g])
 			evseq_replay(s, g);
+	/* the old QEMU drops its VM once the new one runs */
+	if (!p->keep_old_vm) {
+		evseq_task(s, 1000 + 100 * (p->gen - 2), 1000 + 100 * (p->gen - 2));
+		evseq_close(s, CPRV_OBJ_KVM_VM, old_kvm);
+	}
 	evseq_advance(s, EVSEQ_MS);
 	evseq_steady(s, p);
 }

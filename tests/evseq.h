@@ -56,6 +56,18 @@ uint64_t evseq_write_wakeup(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_
 /* kworker irqfd_inject seen by its function probe: msi tagged CPRV_CTX_IRQFD */
 uint64_t evseq_irqfd_inject(struct evseq *s, uint64_t ctx, uint64_t kvm, uint32_t gsi);
 
+/* read() of an eventfd by a user-space consumer, returning value */
+uint64_t evseq_read(struct evseq *s, uint64_t ctx, uint64_t value);
+/* KVM_SIGNAL_MSI of gsi's route into kvm, accepted by the LAPIC */
+uint64_t evseq_signal_msi(struct evseq *s, uint64_t kvm, uint32_t gsi);
+/* KVM_GET_LAPIC / KVM_SET_LAPIC (type) on kvm's vCPU 0 with an IRR of vector bits */
+uint64_t evseq_lapic(struct evseq *s, uint16_t type, uint64_t kvm, const unsigned *vecs, size_t n);
+/* The guest thread services every set IRR bit: GET with them, SET with none. */
+void evseq_service(struct evseq *s, uint64_t kvm, const unsigned *vecs, size_t n);
+uint64_t evseq_close(struct evseq *s, uint16_t kind, uint64_t obj);
+uint64_t evseq_fd_recv(struct evseq *s, uint16_t kind, uint64_t obj);
+uint64_t evseq_exit(struct evseq *s);
+
 /*
  * KVM's irqfd-assign replay: ctx evseq_ctx_addr(0, 0) on gsi 0 moves from
  * VM 0 to VM 1 with `pending` writes in between (by EVSEQ_WRITER_TID);
@@ -78,6 +90,7 @@ struct evseq_cpr {
 	unsigned nvec, steady;
 	unsigned blackout[EVSEQ_MAXVEC];
 	int new_eventfds, no_replay;
+	int keep_old_vm;                 /* the old QEMU does not close its VM */
 	/* state and outputs */
 	unsigned gen;                    /* VMs created so far */
 	uint64_t kvm;                    /* the current VM */

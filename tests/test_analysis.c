@@ -884,6 +884,491 @@ static void test_replay_irqfd_tag_by_tid(void **state)
 	}
 }
 
+/* ---- issue 3: held fires, LAPIC, rules ---- */
+
+static enum cprv_rule_state rule(const struct cprv_analysis *a, unsigned n)
+{
+	return cprv_analysis_rule(a, n)->state;
+}
+
+static int rule_has(const struct cprv_analysis *a, unsigned n, const char *needle)
+{
+	const struct cprv_rule *r = cprv_analysis_rule(a, n);
+
+	if (strstr(r->why, needle))
+		return 1;
+	for (size_t i = 0; i < r->n_evidence; i++)
+		for (size_t j = 0; j < r->evidence[i].n_lines; j++)
+			if (strstr(r->evidence[i].lines[j], needle))
+				return 1;
+	return 0;
+}
+
+/* One-cycle CPR with a hook between the new VM's creation and its attach. */
+static void cpr_one(struct evseq *s, struct evseq_cpr *p, unsigned b0, unsigned b1)
+{
+	memset(p, 0, sizeof(*p));
+	p->nvec = 2;
+	p->steady = 5;
+	p->blackout[0] = b0;
+	p->blackout[1] = b1;
+	evseq_init(s);
+	evseq_cpr_start(s, p);
+}
+
+/* drain-before-attach: the new VMM read()s the preserved eventfd first. */
+static void test_drain_before_attach(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+	uint64_t k0, k1 = evseq_kvm_addr(1);
+
+	cpr_one(&s, &p, 3, 2);
+	k0 = p.kvm;
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], k0, 0);
+	evseq_deassign(&s, p.ctx[1], k0, 1);
+	evseq_task(&s, 200, 201);
+	for (int i = 0; i < 3; i++)
+		evseq_write(&s, p.ctx[0]);
+	for (int i = 0; i < 2; i++)
+		evseq_write(&s, p.ctx[1]);
+	evseq_task(&s, 1100, 1100);
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 0);
+	evseq_route(&s, k1, 1);
+	evseq_read(&s, p.ctx[0], 3); /* the fault: the pending count vanishes */
+	evseq_assign(&s, p.ctx[0], k1, 0);
+	evseq_assign(&s, p.ctx[1], k1, 1);
+	evseq_task(&s, 1000, 1000);
+	evseq_close(&s, CPRV_OBJ_KVM_VM, k0);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 1); /* KVM replays gsi 1 only: gsi 0's counter was empty */
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, p.ctx[0], 0);
+	evseq_write_fast(&s, p.ctx[1], 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->held, 3);
+	assert_int_equal(t->lost, 3);
+	assert_int_equal(t->held_lost, 3);
+	assert_int_equal(cprv_analysis_vector(a, 0)->lost, 3);
+	assert_int_equal(cprv_analysis_vector(a, 1)->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	assert_true(chain_has(a, CPRV_CHAIN_LOST, "held by pid 1100"));
+	assert_int_equal(rule(a, 4), CPRV_RULE_BROKEN);
+	assert_int_equal(cprv_analysis_rules_broken(a), 1u << 3);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/*
+ * MSI-X masking: the irqfd is deassigned, QEMU reads the eventfd into its
+ * PBA, and at unmask re-assigns and sends the MSI by hand. Nothing lost;
+ * a later irqfd injection cannot cover held fires. pba-dropped: no
+ * SIGNAL_MSI at unmask, and the held fires are lost.
+ */
+static void test_msix_mask_path(void **state)
+{
+	for (int dropped = 0; dropped < 2; dropped++) {
+		struct evseq s;
+		uint64_t ctx = evseq_ctx_addr(0, 0), kvm = evseq_kvm_addr(0);
+
+		evseq_init(&s);
+		setup_one(&s, ctx, kvm, 0);
+		evseq_task(&s, 200, 201);
+		evseq_write_fast(&s, ctx, 0);
+		evseq_task(&s, 1000, 1001);
+		evseq_deassign(&s, ctx, kvm, 0); /* guest masks */
+		evseq_task(&s, 200, 201);
+		evseq_write(&s, ctx);
+		evseq_write(&s, ctx);
+		evseq_task(&s, 1000, 1001);
+		evseq_read(&s, ctx, 2);          /* into the PBA */
+		evseq_task(&s, 200, 201);
+		evseq_write(&s, ctx);
+		evseq_task(&s, 1000, 1001);
+		evseq_read(&s, ctx, 1);
+		evseq_assign(&s, ctx, kvm, 0);   /* guest unmasks */
+		if (!dropped)
+			evseq_signal_msi(&s, kvm, 0);
+		evseq_task(&s, 200, 201);
+		evseq_write_fast(&s, ctx, 0);
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		assert_int_equal(t->fires, 5);
+		assert_int_equal(t->held, 3);
+		assert_int_equal(t->lost, dropped ? 3 : 0);
+		assert_int_equal(t->held_delivered, dropped ? 0 : 3);
+		assert_int_equal(t->duplicates, 0);
+		assert_int_equal(t->unattributed, 0);
+		assert_int_equal(cprv_analysis_n_cycles(a), 0); /* a mask is not a CPR */
+		assert_int_equal(rule(a, 4), dropped ? CPRV_RULE_BROKEN : CPRV_RULE_NOT_CHECKABLE);
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/* double-replay: a hand injection of every pending vector, then KVM's replay. */
+static void test_double_replay(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	cpr_one(&s, &p, 2, 1);
+	p.blackout[0] = 2;
+	p.blackout[1] = 1;
+	uint64_t k0 = p.kvm, k1 = evseq_kvm_addr(1);
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], k0, 0);
+	evseq_deassign(&s, p.ctx[1], k0, 1);
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, p.ctx[0]);
+	evseq_write(&s, p.ctx[0]);
+	evseq_write(&s, p.ctx[1]);
+	evseq_task(&s, 1000, 1000);
+	evseq_exec(&s, "qemu-new");
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 0);
+	evseq_route(&s, k1, 1);
+	evseq_signal_msi(&s, k1, 0);
+	evseq_signal_msi(&s, k1, 1);
+	evseq_assign(&s, p.ctx[0], k1, 0);
+	evseq_assign(&s, p.ctx[1], k1, 1);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 0);
+	evseq_replay(&s, 1);
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, p.ctx[0], 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 2);
+	assert_int_equal(cprv_analysis_vector(a, 0)->duplicates, 1);
+	assert_int_equal(cprv_analysis_vector(a, 1)->duplicates, 1);
+	assert_int_equal(t->replay_races, 0);
+	assert_int_equal(rule(a, 4), CPRV_RULE_HELD);
+	assert_int_equal(rule(a, 6), CPRV_RULE_HELD); /* exec dropped the old VM */
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/*
+ * LAPIC: the guest thread services vector 0x20 in VM 0; injections after
+ * its last service are pending when the old QEMU closes the VM. Without a
+ * carry-over they are lost; with KVM_SET_LAPIC on the new VM (bit set)
+ * they are delivered.
+ */
+static void lapic_case(int carry, int via_msi)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+	const unsigned v0[] = { 0x20 }, both[] = { 0x20, 0x21 };
+
+	cpr_one(&s, &p, 0, 0);
+	uint64_t k0 = p.kvm, k1 = evseq_kvm_addr(1);
+	evseq_task(&s, 1000, 1002);
+	evseq_service(&s, k0, both, 2); /* serviced what came before */
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, p.ctx[0], 0);
+	evseq_write_fast(&s, p.ctx[0], 0); /* pending: 2 fires, 2 injections */
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], k0, 0);
+	evseq_deassign(&s, p.ctx[1], k0, 1);
+	evseq_lapic(&s, CPRV_EV_KVM_GET_LAPIC, k0, v0, 1);
+	evseq_task(&s, 1100, 1100);
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 0);
+	evseq_route(&s, k1, 1);
+	if (carry && !via_msi)
+		evseq_lapic(&s, CPRV_EV_KVM_SET_LAPIC, k1, v0, 1);
+	evseq_assign(&s, p.ctx[0], k1, 0);
+	evseq_assign(&s, p.ctx[1], k1, 1);
+	evseq_task(&s, 1000, 1000);
+	evseq_exit(&s);                  /* the old QEMU goes: VM 0 with it */
+	if (carry && via_msi) {
+		evseq_task(&s, 1100, 1100);
+		evseq_signal_msi(&s, k1, 0); /* nothing to cover: a duplicate, but it carries */
+	}
+	evseq_task(&s, 1100, 1102);
+	evseq_service(&s, k1, v0, carry ? 1 : 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_true(t->lapic_checked);
+	assert_int_equal(t->lost, carry ? 0 : 2);
+	assert_int_equal(t->lapic_lost, carry ? 0 : 2);
+	assert_int_equal(t->lapic_carried, carry ? 2 : 0);
+	assert_int_equal(cprv_analysis_vector(a, 0)->lost, carry ? 0 : 2);
+	assert_int_equal(cprv_analysis_vector(a, 0)->delivered, carry ? 7 : 5);
+	assert_int_equal(cprv_analysis_cycle(a, 0)->lost, carry ? 0 : 2);
+	assert_true(cprv_analysis_cycle(a, 0)->old_vm_gone);
+	if (!carry) {
+		assert_true(chain_has(a, CPRV_CHAIN_LOST, "covered by 2 injections of vector 32 accepted into VM 0xffffc90000a00000's LAPIC"));
+		assert_true(chain_has(a, CPRV_CHAIN_LOST, "pid 1000 (qemu-old), exited"));
+		assert_true(chain_has(a, CPRV_CHAIN_LOST, "LAPIC-lost: vector 32 never re-injected"));
+		assert_true(rule_has(a, 4, "2 in a dead VM's LAPIC"));
+	}
+	assert_int_equal(rule(a, 4), carry ? CPRV_RULE_HELD : CPRV_RULE_BROKEN);
+	if (carry)
+		assert_true(rule_has(a, 4, "LAPIC IRR carried"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_lapic_lost(void **state)
+{
+	lapic_case(0, 0);
+}
+
+static void test_lapic_carried(void **state)
+{
+	lapic_case(1, 0);
+	lapic_case(1, 1);
+}
+
+/* Without LAPIC servicing in view nothing is claimed, and R4 says so. */
+static void test_lapic_not_checkable(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_false(cprv_analysis_totals(a)->lapic_checked);
+	for (unsigned n = 1; n <= CPRV_RULES; n++)
+		assert_int_equal(rule(a, n), CPRV_RULE_HELD);
+	assert_true(rule_has(a, 4, "LAPIC IRR carry-over not checkable"));
+	assert_int_equal(cprv_analysis_rules_broken(a), 0);
+	cprv_analysis_free(a);
+
+	/* no cycle: every rule not checkable */
+	evseq_free(&s);
+	evseq_init(&s);
+	setup_one(&s, evseq_ctx_addr(0, 0), evseq_kvm_addr(0), 0);
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, evseq_ctx_addr(0, 0), 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	a = run(&s);
+	for (unsigned n = 1; n <= CPRV_RULES; n++) {
+		assert_int_equal(rule(a, n), CPRV_RULE_NOT_CHECKABLE);
+		assert_true(rule_has(a, n, "no CPR cycle"));
+	}
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* new-eventfd: R1 (the device takes new fds) and R2 broken. */
+static void test_rules_new_eventfd(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 1);
+	/* the device receives the new triggers just after the attach */
+	evseq_task(&s, 200, 200);
+	evseq_fd_recv(&s, CPRV_OBJ_EVENTFD, p.ctx[0]);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(rule(a, 1), CPRV_RULE_BROKEN);
+	assert_true(rule_has(a, 1, "received trigger eventfd ctx 0xffff888001010000"));
+	assert_int_equal(rule(a, 2), CPRV_RULE_BROKEN);
+	assert_int_equal(cprv_analysis_rule(a, 2)->breaks, 4);
+	assert_true(rule_has(a, 2, "attached ctx 0xffff888001010000 to gsi 0"));
+	assert_int_equal(rule(a, 3), CPRV_RULE_NOT_CHECKABLE); /* no old eventfd came back */
+	assert_int_equal(rule(a, 4), CPRV_RULE_BROKEN);
+	assert_int_equal(rule(a, 5), CPRV_RULE_HELD);
+	assert_int_equal(rule(a, 6), CPRV_RULE_HELD);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* trigger-teardown: the device closes its trigger during the blackout. */
+static void test_rules_trigger_teardown(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	memset(&p, 0, sizeof(p));
+	p.nvec = 1;
+	p.steady = 3;
+	evseq_init(&s);
+	evseq_cpr_start(&s, &p);
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], p.kvm, 0);
+	evseq_task(&s, 200, 201);
+	evseq_close(&s, CPRV_OBJ_EVENTFD, p.ctx[0]);
+	p.blackout[0] = 0;
+	/* the rest of the cycle, re-attaching the same eventfd */
+	evseq_task(&s, 1100, 1100);
+	evseq_vm_create(&s, evseq_kvm_addr(1));
+	evseq_route(&s, evseq_kvm_addr(1), 0);
+	evseq_assign(&s, p.ctx[0], evseq_kvm_addr(1), 0);
+	evseq_task(&s, 1000, 1000);
+	evseq_close(&s, CPRV_OBJ_KVM_VM, p.kvm);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(cprv_analysis_totals(a)->lost, 0);
+	assert_int_equal(rule(a, 1), CPRV_RULE_BROKEN);
+	assert_true(rule_has(a, 1, "closed that trigger eventfd"));
+	assert_true(rule_has(a, 1, "host probes cannot see them"));
+	assert_int_equal(cprv_analysis_rules_broken(a), 1u);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/* route-changed and swapped-vectors: R3 (and R2 for the swap). */
+static void test_rules_routes(void **state)
+{
+	for (int swap = 0; swap < 2; swap++) {
+		struct evseq s;
+		struct evseq_cpr p;
+
+		cpr_one(&s, &p, 0, 0);
+		uint64_t k0 = p.kvm, k1 = evseq_kvm_addr(1);
+		evseq_task(&s, 1000, 1000);
+		evseq_deassign(&s, p.ctx[0], k0, 0);
+		evseq_deassign(&s, p.ctx[1], k0, 1);
+		evseq_task(&s, 1100, 1100);
+		evseq_vm_create(&s, k1);
+		if (swap) {
+			evseq_route(&s, k1, 0);
+			evseq_route(&s, k1, 1);
+		} else {
+			evseq_add(&s, CPRV_EV_KVM_ROUTE, 0, k1, 0, EVSEQ_MSI_ADDR, 0x60, 0);
+			evseq_route(&s, k1, 1);
+		}
+		evseq_assign(&s, p.ctx[swap ? 1 : 0], k1, 0);
+		evseq_assign(&s, p.ctx[swap ? 0 : 1], k1, 1);
+		evseq_task(&s, 1000, 1000);
+		evseq_close(&s, CPRV_OBJ_KVM_VM, k0);
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+
+		assert_int_equal(rule(a, 3), CPRV_RULE_BROKEN);
+		assert_int_equal(cprv_analysis_rule(a, 3)->breaks, swap ? 2 : 1);
+		assert_true(rule_has(a, 3, swap ? "data 0x21" : "data 0x60"));
+		assert_int_equal(cprv_analysis_rules_broken(a), swap ? 0x6u : 0x4u);
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/* old-vm-kept: the old QEMU keeps its irqfds: every fire is injected twice. */
+static void test_rules_old_vm_kept(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	cpr_one(&s, &p, 0, 0);
+	uint64_t k0 = p.kvm, k1 = evseq_kvm_addr(1);
+	evseq_task(&s, 1100, 1100);
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 0);
+	evseq_route(&s, k1, 1);
+	evseq_assign(&s, p.ctx[0], k1, 0);
+	evseq_assign(&s, p.ctx[1], k1, 1);
+	evseq_task(&s, 200, 201);
+	for (int i = 0; i < 3; i++) {
+		evseq_write_fast(&s, p.ctx[0], 0);
+		evseq_msi(&s, CPRV_CTX_EVENTFD_WRITE, p.ctx[0], 0, 0, 1);
+	}
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	(void)k0;
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(cprv_analysis_totals(a)->duplicates, 3);
+	assert_int_equal(cprv_analysis_n_cycles(a), 1);
+	assert_int_equal(rule(a, 5), CPRV_RULE_BROKEN);
+	assert_int_equal(cprv_analysis_rule(a, 5)->breaks, 2);
+	assert_true(rule_has(a, 5, "two irqfds inject every fire"));
+	assert_int_equal(rule(a, 6), CPRV_RULE_BROKEN);
+	assert_true(rule_has(a, 6, "pid 1000 (qemu-old) still holds VM 0xffffc90000a00000"));
+	assert_int_equal(cprv_analysis_rules_broken(a), (1u << 4) | (1u << 5));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+/*
+ * Failed CPR: everything detached, the new VMM dies, the old one re-attaches
+ * in the same VM: a cycle with failed = true (and R6 does not apply).
+ * Without the re-attach every fire after the detach is lost.
+ */
+static void test_failed_cpr(void **state)
+{
+	for (int reattach = 0; reattach < 2; reattach++) {
+		struct evseq s;
+		struct evseq_cpr p;
+
+		cpr_one(&s, &p, 0, 0);
+		uint64_t k0 = p.kvm;
+		evseq_task(&s, 1000, 1000);
+		evseq_deassign(&s, p.ctx[0], k0, 0);
+		evseq_deassign(&s, p.ctx[1], k0, 1);
+		evseq_task(&s, 200, 201);
+		evseq_write(&s, p.ctx[0]);
+		evseq_write(&s, p.ctx[1]);
+		evseq_task(&s, 1100, 1100);
+		evseq_exit(&s); /* the new VMM died */
+		evseq_task(&s, 1000, 1000);
+		if (reattach) {
+			evseq_assign(&s, p.ctx[0], k0, 0);
+			evseq_assign(&s, p.ctx[1], k0, 1);
+			evseq_task(&s, 2, 2);
+			evseq_replay(&s, 0);
+			evseq_replay(&s, 1);
+		}
+		evseq_stop(&s, 500 * EVSEQ_MS);
+		struct cprv_analysis *a = run(&s);
+
+		assert_int_equal(cprv_analysis_n_cycles(a), 1);
+		const struct cprv_cycle *cy = cprv_analysis_cycle(a, 0);
+		assert_int_equal(cy->failed, reattach);
+		assert_int_equal(cy->complete, reattach);
+		assert_int_equal(cprv_analysis_totals(a)->lost, reattach ? 0 : 2);
+		assert_int_equal(cprv_analysis_totals(a)->duplicates, 0);
+		assert_int_equal(cprv_analysis_rules_broken(a), reattach ? 0 : 1u << 3);
+		if (reattach) {
+			assert_int_equal(rule(a, 2), CPRV_RULE_HELD);
+			assert_int_equal(rule(a, 3), CPRV_RULE_HELD);
+			assert_int_equal(rule(a, 6), CPRV_RULE_NOT_CHECKABLE);
+		}
+		cprv_analysis_free(a);
+		evseq_free(&s);
+	}
+}
+
+/* An irqfd plus a user-space reader taking fires: two consumers (R5). */
+static void test_rules_reader_and_irqfd(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	evseq_task(&s, 1100, 1100);
+	evseq_read(&s, p.ctx[2], 1);
+	evseq_read(&s, p.ctx[2], 0); /* EAGAIN takes nothing */
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_equal(rule(a, 5), CPRV_RULE_BROKEN);
+	assert_int_equal(cprv_analysis_rule(a, 5)->breaks, 1);
+	assert_true(rule_has(a, 5, "while an irqfd consumed it too: gsi 2"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +1398,18 @@ int main(void)
 		cmocka_unit_test(test_replay_unarmed_duplicate),
 		cmocka_unit_test(test_replay_signal_msi_duplicate),
 		cmocka_unit_test(test_replay_irqfd_tag_by_tid),
+		cmocka_unit_test(test_drain_before_attach),
+		cmocka_unit_test(test_msix_mask_path),
+		cmocka_unit_test(test_double_replay),
+		cmocka_unit_test(test_lapic_lost),
+		cmocka_unit_test(test_lapic_carried),
+		cmocka_unit_test(test_lapic_not_checkable),
+		cmocka_unit_test(test_rules_new_eventfd),
+		cmocka_unit_test(test_rules_trigger_teardown),
+		cmocka_unit_test(test_rules_routes),
+		cmocka_unit_test(test_rules_old_vm_kept),
+		cmocka_unit_test(test_failed_cpr),
+		cmocka_unit_test(test_rules_reader_and_irqfd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,7 +100,7 @@ static void test_pass(void **state)
 	assert_false(v.has_gt);
 	/* all stages live: no stage caveat, only what is never analysed */
 	assert_false(has(v.caveats, v.n_caveats, "not visible"));
-	assert_true(has(v.caveats, v.n_caveats, "KVM_GET_LAPIC not analysed"));
+	assert_true(has(v.caveats, v.n_caveats, "LAPIC and not serviced before its teardown: not checkable (no LAPIC servicing seen"));
 	cprv_verdict_free(&v);
 }
 
@@ -261,6 +261,62 @@ static void test_ground_truth_match(void **state)
 	cprv_verdict_free(&v);
 }
 
+/* Ground truth v2: rules, per-vector duplicates, unobservable loss, min gap. */
+static void test_ground_truth_v2(void **state)
+{
+	struct cprv_analysis_opts o = live();
+	struct cprv_verdict v;
+	const uint64_t fires[4] = { 23, 22, 21, 20 }, zero[4] = { 0 };
+	struct cprv_gt_expect gt = { .fires = 86, .vector_fires = fires, .n_vectors = 4,
+				     .vector_lost = zero, .vector_duplicates = zero,
+				     .has_rules = true, .rules_broken = 0,
+				     .has_min_gap = true, .min_gap_ms = 2 };
+	char b[32];
+
+	judge(PRESERVED, &o, &gt, &v);
+	assert_int_equal(v.result, CPRV_RESULT_PASS);
+	assert_true(v.gt_match);
+	assert_string_equal(v.gt[v.n_gt - 2].name, "rules_broken");
+	assert_int_equal(v.gt[v.n_gt - 1].kind, CPRV_GT_AT_LEAST);
+	assert_true(v.gt[v.n_gt - 1].reported >= 2);
+	cprv_verdict_free(&v);
+
+	/* a rule the truth says broke but the analysis held: mismatch */
+	gt.rules_broken = 1u << 0;
+	judge(PRESERVED, &o, &gt, &v);
+	assert_int_equal(v.result, CPRV_RESULT_FAIL);
+	assert_false(v.gt_match);
+	cprv_verdict_free(&v);
+
+	/* unobservable loss with no broken rule: the verdict must not agree */
+	gt.rules_broken = 0;
+	gt.lost_unobservable = 3;
+	judge(PRESERVED, &o, &gt, &v);
+	assert_false(v.gt_match);
+	assert_true(has(v.reasons, v.n_reasons, "disagrees with ground truth"));
+	cprv_verdict_free(&v);
+
+	/* a gap the run never had */
+	gt.lost_unobservable = 0;
+	gt.min_gap_ms = 1000;
+	judge(PRESERVED, &o, &gt, &v);
+	assert_false(v.gt_match);
+	cprv_verdict_free(&v);
+
+	/* new-eventfd: R1 not seen here (no fd passing in the sequence), R2 and R4 broken */
+	const uint64_t lost[4] = { 3, 2, 1, 0 };
+	struct cprv_gt_expect gt2 = { .fires = 86, .vector_fires = fires, .n_vectors = 4,
+				      .lost = 6, .vector_lost = lost, .has_rules = true,
+				      .rules_broken = (1u << 1) | (1u << 3) };
+	judge(NEW_EVENTFDS, &o, &gt2, &v);
+	assert_int_equal(v.result, CPRV_RESULT_FAIL);
+	assert_true(v.gt_match);
+	assert_true(has(v.reasons, v.n_reasons, "R2 broken"));
+	cprv_rules_mask_str(gt2.rules_broken, b, sizeof(b));
+	assert_string_equal(b, "R2,R4");
+	cprv_verdict_free(&v);
+}
+
 static void test_ground_truth_mismatch_fails(void **state)
 {
 	struct cprv_analysis_opts o = live();
@@ -347,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_ambiguous_unjudged),
 		cmocka_unit_test(test_no_fires_unjudged),
 		cmocka_unit_test(test_ground_truth_match),
+		cmocka_unit_test(test_ground_truth_v2),
 		cmocka_unit_test(test_ground_truth_mismatch_fails),
 		cmocka_unit_test(test_replay_race_passes),
 		cmocka_unit_test(test_replay_race_duplicate_still_fails),
