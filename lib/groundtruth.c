@@ -3,6 +3,7 @@
 #include "groundtruth.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ void cprv_gt_free(struct cprv_ground_truth *gt)
 	free(gt->vec);
 	free(gt->phases);
 	free(gt->log);
+	free(gt->cycle_info);
 	memset(gt, 0, sizeof(*gt));
 }
 
@@ -44,8 +46,13 @@ const struct cprv_gt_phase *cprv_gt_phase_find(const struct cprv_ground_truth *g
 void cprv_gt_tally(struct cprv_ground_truth *gt)
 {
 	gt->total = gt->before = gt->blackout = gt->after = gt->lost = 0;
-	for (uint32_t v = 0; v < gt->nvectors; v++)
+	gt->duplicates = gt->lost_unobservable = 0;
+	for (uint32_t v = 0; v < gt->nvectors; v++) {
 		gt->vec[v].fires = gt->vec[v].lost = 0;
+		/* Not from the log: the rig sets these per vector. */
+		gt->duplicates += gt->vec[v].duplicates;
+		gt->lost_unobservable += gt->vec[v].lost_unobservable;
+	}
 	for (size_t i = 0; i < gt->nlog; i++) {
 		const struct cprv_gt_fire *f = &gt->log[i];
 
@@ -82,6 +89,12 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 	struct json_object *exp = json_object_new_object();
 	struct json_object *lpv = json_object_new_array();
 	struct json_object *log = json_object_new_array_ext((int)gt->nlog);
+	struct json_object *upv = json_object_new_array();
+	struct json_object *dpv = json_object_new_array();
+	struct json_object *spv = json_object_new_array();
+	struct json_object *rules = json_object_new_array();
+	struct json_object *guest = json_object_new_object();
+	struct json_object *cyc = json_object_new_array();
 
 	json_object_object_add(root, "format", json_object_new_string(CPRV_GT_FORMAT));
 	json_object_object_add(root, "version", json_object_new_int(CPRV_GT_VERSION));
@@ -99,6 +112,9 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 		json_object_array_add(vi, o);
 		json_object_array_add(pv, u64(gt->vec[v].fires));
 		json_object_array_add(lpv, u64(gt->vec[v].lost));
+		json_object_array_add(upv, u64(gt->vec[v].lost_unobservable));
+		json_object_array_add(dpv, u64(gt->vec[v].duplicates));
+		json_object_array_add(spv, u64(gt->vec[v].serviced));
 	}
 	json_object_object_add(root, "vector_info", vi);
 	for (size_t i = 0; i < gt->nphases; i++) {
@@ -120,7 +136,32 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 	json_object_object_add(exp, "lost", u64(gt->lost));
 	json_object_object_add(exp, "lost_per_vector", lpv);
 	json_object_object_add(exp, "duplicates", u64(gt->duplicates));
+	json_object_object_add(exp, "duplicates_per_vector", dpv);
+	json_object_object_add(exp, "lost_unobservable", u64(gt->lost_unobservable));
+	json_object_object_add(exp, "lost_unobservable_per_vector", upv);
+	for (int r = 1; r <= CPRV_GT_NRULES; r++)
+		if (gt->rules_broken & CPRV_GT_RULE(r)) {
+			char name[4];
+
+			snprintf(name, sizeof(name), "R%d", r);
+			json_object_array_add(rules, json_object_new_string(name));
+		}
+	json_object_object_add(exp, "rules_broken", rules);
+	json_object_object_add(exp, "min_gap_ms", u64(gt->min_gap_ms));
 	json_object_object_add(root, "expected", exp);
+	json_object_object_add(guest, "service_period_us", u64(gt->service_period_us));
+	json_object_object_add(guest, "serviced_per_vector", spv);
+	json_object_object_add(root, "guest", guest);
+	/* One entry per cycle, whatever the caller filled in. */
+	for (uint32_t i = 0; i < gt->cycles; i++) {
+		struct json_object *o = json_object_new_object();
+		bool failed = i < gt->ncycle_info && gt->cycle_info[i].failed;
+
+		json_object_object_add(o, "cycle", u64(i + 1));
+		json_object_object_add(o, "failed", json_object_new_boolean(failed));
+		json_object_array_add(cyc, o);
+	}
+	json_object_object_add(root, "cycle_info", cyc);
 	for (size_t i = 0; i < gt->nlog; i++) {
 		const struct cprv_gt_fire *f = &gt->log[i];
 		struct json_object *e = json_object_new_array_ext(5);
@@ -192,7 +233,8 @@ static int want(struct rd *r, struct json_object *obj, const char *key,
 		return bad(r, "field '%s' must be %s", key,
 			   type == json_type_int ? "an integer" :
 			   type == json_type_string ? "a string" :
-			   type == json_type_array ? "an array" : "an object");
+			   type == json_type_array ? "an array" :
+			   type == json_type_boolean ? "true or false" : "an object");
 	return 0;
 }
 
@@ -317,6 +359,87 @@ static int read_phases(struct rd *r, struct json_object *root,
 	return 0;
 }
 
+static int read_rules(struct rd *r, struct json_object *exp, struct cprv_ground_truth *gt)
+{
+	struct json_object *a;
+
+	if (want(r, exp, "rules_broken", json_type_array, &a))
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		const char *n = json_object_get_string(e);
+
+		if (!json_object_is_type(e, json_type_string) || strlen(n) != 2 || n[0] != 'R' ||
+		    n[1] < '1' || n[1] > '0' + CPRV_GT_NRULES)
+			return bad(r, "expected.rules_broken[%zu] must be \"R1\" to \"R%d\"", i,
+				   CPRV_GT_NRULES);
+		gt->rules_broken |= CPRV_GT_RULE(n[1] - '0');
+	}
+	return 0;
+}
+
+static int read_cycle_info(struct rd *r, struct json_object *root, struct cprv_ground_truth *gt)
+{
+	struct json_object *a;
+	size_t n;
+
+	if (want(r, root, "cycle_info", json_type_array, &a))
+		return -1;
+	n = json_object_array_length(a);
+	if (n != gt->cycles)
+		return bad(r, "'cycle_info' has %zu entries, 'cycles' is %u", n, gt->cycles);
+	gt->cycle_info = calloc(n ? n : 1, sizeof(*gt->cycle_info));
+	if (!gt->cycle_info)
+		return bad(r, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i), *f;
+		struct cprv_gt_cycle *ci = &gt->cycle_info[i];
+
+		if (!json_object_is_type(o, json_type_object))
+			return bad(r, "cycle_info[%zu] must be an object", i);
+		if (want_u32(r, o, "cycle", &ci->cycle) ||
+		    want(r, o, "failed", json_type_boolean, &f))
+			return -1;
+		if (ci->cycle != i + 1)
+			return bad(r, "cycle_info[%zu] says cycle %u", i, ci->cycle);
+		ci->failed = json_object_get_boolean(f) ? 1 : 0;
+		gt->ncycle_info++;
+	}
+	return 0;
+}
+
+/* The fields version 2 added; all required there. */
+static int read_v2(struct rd *r, struct json_object *root, struct json_object *exp,
+		   struct cprv_ground_truth *gt)
+{
+	struct json_object *guest;
+	uint64_t sum;
+
+	if (vec_array(r, exp, "duplicates_per_vector", gt,
+		      offsetof(struct cprv_gt_vector, duplicates), &sum))
+		return -1;
+	if (sum != gt->duplicates)
+		return bad(r, "expected.duplicates_per_vector adds up to %llu, "
+			   "expected.duplicates is %llu", (unsigned long long)sum,
+			   (unsigned long long)gt->duplicates);
+	if (want_num(r, exp, "lost_unobservable", &gt->lost_unobservable) ||
+	    vec_array(r, exp, "lost_unobservable_per_vector", gt,
+		      offsetof(struct cprv_gt_vector, lost_unobservable), &sum))
+		return -1;
+	if (sum != gt->lost_unobservable)
+		return bad(r, "expected.lost_unobservable_per_vector adds up to %llu, "
+			   "expected.lost_unobservable is %llu", (unsigned long long)sum,
+			   (unsigned long long)gt->lost_unobservable);
+	if (read_rules(r, exp, gt) || want_num(r, exp, "min_gap_ms", &gt->min_gap_ms))
+		return -1;
+	if (want(r, root, "guest", json_type_object, &guest) ||
+	    want_u32(r, guest, "service_period_us", &gt->service_period_us) ||
+	    vec_array(r, guest, "serviced_per_vector", gt,
+		      offsetof(struct cprv_gt_vector, serviced), &sum))
+		return -1;
+	return read_cycle_info(r, root, gt);
+}
+
 static int read_fires(struct rd *r, struct json_object *root,
 		      struct cprv_ground_truth *gt)
 {
@@ -347,7 +470,7 @@ static int read_fires(struct rd *r, struct json_object *root,
 	if (sum != gt->lost)
 		return bad(r, "expected.lost_per_vector adds up to %llu, expected.lost is %llu",
 			   (unsigned long long)sum, (unsigned long long)gt->lost);
-	return 0;
+	return gt->version >= 2 ? read_v2(r, root, exp, gt) : 0;
 }
 
 /*
@@ -437,9 +560,10 @@ static int from_json(struct rd *r, struct json_object *root, unsigned flags,
 		return bad(r, "format is '%s', expected '%s'", format, CPRV_GT_FORMAT);
 	if (want_u32(r, root, "version", &version))
 		return -1;
-	if (version != CPRV_GT_VERSION)
-		return bad(r, "version %u is not supported (this build reads version %d)",
+	if (version < 1 || version > CPRV_GT_VERSION)
+		return bad(r, "version %u is not supported (this build reads versions 1 to %d)",
 			   version, CPRV_GT_VERSION);
+	gt->version = version;
 	if (want_str(r, root, "mode", gt->mode, sizeof(gt->mode)) ||
 	    want_str(r, root, "fault", gt->fault, sizeof(gt->fault)) ||
 	    want_u32(r, root, "vectors", &gt->nvectors) ||

@@ -10,8 +10,19 @@
  *    "phases":[{"cycle":1,"name":"detach","ts":NS},..],
  *    "fires":{"total":N,"per_vector":[..],
  *             "by_phase":{"before":N,"blackout":N,"after":N}},
- *    "expected":{"lost":N,"lost_per_vector":[..],"duplicates":0},
+ *    "expected":{"lost":N,"lost_per_vector":[..],"duplicates":0,
+ *                "lost_unobservable":N,"lost_unobservable_per_vector":[..],
+ *                "duplicates_per_vector":[..],"rules_broken":["R1",..],
+ *                "min_gap_ms":N},
+ *    "guest":{"service_period_us":N,"serviced_per_vector":[..]},
+ *    "cycle_info":[{"cycle":1,"failed":false},..],
  *    "fire_log":[[ts,vector,phase,generation,lost],..]}
+ *
+ * Version 2 added lost_unobservable*, duplicates_per_vector, rules_broken,
+ * min_gap_ms, guest and cycle_info (all required in a v2 file); version 1
+ * files still read, with those zero or empty. Fires the rig's device dropped
+ * (fault trigger-teardown) never reached an eventfd: they are not in
+ * fire_log or fires, only in lost_unobservable.
  *
  * Timestamps are CLOCK_MONOTONIC ns, the clock bpf_ktime_get_ns reads, so
  * they line up with a trace of the same run. A fire's phase is one of
@@ -25,7 +36,11 @@
 #include <stdint.h>
 
 #define CPRV_GT_FORMAT  "cprv-ground-truth"
-#define CPRV_GT_VERSION 1
+#define CPRV_GT_VERSION 2
+
+/* Conformance rules R1..R6 (rules_broken), as bits 1 << (n - 1). */
+#define CPRV_GT_RULE(n) (1u << ((n) - 1))
+#define CPRV_GT_NRULES  6
 
 /*
  * Rig phases. Also the second argument of the rig's uprobe target
@@ -42,6 +57,10 @@
 #define CPRV_GT_EV_SWITCH "switch" /* device took new triggers (fault new-eventfd) */
 #define CPRV_GT_EV_START  "start"  /* first fire (cycle 0) */
 #define CPRV_GT_EV_STOP   "stop"   /* device stopped (last cycle) */
+#define CPRV_GT_EV_REATTACH "reattach" /* failed CPR: old VMM re-assigns in the same VM */
+#define CPRV_GT_EV_RESUME "resume" /* failed CPR: old VMM carries on without re-assigning */
+#define CPRV_GT_EV_OLD_REATTACH "old-reattach" /* old-vm-kept: old VMM re-assigns after handover */
+#define CPRV_GT_EV_VM_RUN "vm-run" /* late-attach: the new VM runs before its irqfds */
 
 struct cprv_gt_vector {
 	uint32_t vector;
@@ -50,6 +69,14 @@ struct cprv_gt_vector {
 	uint32_t data;
 	uint64_t fires;
 	uint64_t lost; /* expected lost */
+	uint64_t lost_unobservable;
+	uint64_t duplicates;
+	uint64_t serviced; /* the rig's guest took this vector's interrupt so often */
+};
+
+struct cprv_gt_cycle {
+	uint32_t cycle;
+	uint32_t failed; /* the new VMM died before taking over */
 };
 
 struct cprv_gt_phase {
@@ -76,6 +103,14 @@ struct cprv_ground_truth {
 	size_t nphases;
 	uint64_t total, before, blackout, after;
 	uint64_t lost, duplicates;
+	/* v2 */
+	uint32_t version;            /* as read; the writer always writes CPRV_GT_VERSION */
+	uint64_t lost_unobservable;  /* sum of vec[].lost_unobservable */
+	uint32_t rules_broken;       /* CPRV_GT_RULE bits */
+	uint64_t min_gap_ms;         /* the longest no-delivery gap is at least this */
+	uint32_t service_period_us;
+	struct cprv_gt_cycle *cycle_info;
+	size_t ncycle_info;
 	struct cprv_gt_fire *log; /* optional (see CPRV_GT_LOAD_FIRE_LOG) */
 	size_t nlog;
 };
@@ -97,7 +132,8 @@ int cprv_gt_parse(const char *text, const char *origin, unsigned flags,
 
 /*
  * Recompute per-vector fires and expected lost, and the totals, from the
- * fire log. The rig fills vec[] (routes), phases and log, then calls this.
+ * fire log, and duplicates and lost_unobservable from vec[] (which the rig
+ * sets per vector). The rig fills vec[], phases and log, then calls this.
  */
 void cprv_gt_tally(struct cprv_ground_truth *gt);
 

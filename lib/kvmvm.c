@@ -142,6 +142,34 @@ int cprv_vm_merge_irr(struct cprv_vm *vm, const uint32_t irr[8])
 	return ioctl(vm->vcpu, KVM_SET_LAPIC, &st) < 0 ? -1 : 0;
 }
 
+int cprv_vm_service_irr(struct cprv_vm *vm, uint32_t irr[8])
+{
+	struct kvm_lapic_state st;
+	uint32_t any = 0, zero = 0;
+
+	if (ioctl(vm->vcpu, KVM_GET_LAPIC, &st) < 0)
+		return -1;
+	for (int i = 0; i < 8; i++) {
+		memcpy(&irr[i], &st.regs[APIC_IRR + 0x10 * i], sizeof(irr[i]));
+		memcpy(&st.regs[APIC_IRR + 0x10 * i], &zero, sizeof(zero));
+		any |= irr[i];
+	}
+	if (!any)
+		return 0;
+	return ioctl(vm->vcpu, KVM_SET_LAPIC, &st) < 0 ? -1 : 0;
+}
+
+int cprv_vm_signal_msi(struct cprv_vm *vm, uint64_t address, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+
+	return ioctl(vm->vm, KVM_SIGNAL_MSI, &msi);
+}
+
 static int set_cloexec(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFD);

@@ -27,6 +27,13 @@ int cprv_vm_irqfd(struct cprv_vm *vm, int efd, uint32_t gsi, bool deassign);
 int cprv_vm_read_irr(struct cprv_vm *vm, uint32_t irr[8]);
 /* OR irr into the vCPU's IRR (KVM_GET_LAPIC + KVM_SET_LAPIC). */
 int cprv_vm_merge_irr(struct cprv_vm *vm, const uint32_t irr[8]);
+/*
+ * The guest's LAPIC service: KVM_GET_LAPIC, hand back the IRR in irr, clear
+ * every set bit and KVM_SET_LAPIC (skipped when nothing is pending).
+ */
+int cprv_vm_service_irr(struct cprv_vm *vm, uint32_t irr[8]);
+/* KVM_SIGNAL_MSI: an MSI injected by hand. Returns the ioctl's result. */
+int cprv_vm_signal_msi(struct cprv_vm *vm, uint64_t address, uint32_t data);
 int cprv_vm_set_cloexec(struct cprv_vm *vm, bool on);
 void cprv_vm_close(struct cprv_vm *vm);
 

@@ -17,6 +17,15 @@ static const char *const mode_names[] = {
 static const char *const fault_names[] = {
 	[CPRV_FAULT_NONE] = "none",
 	[CPRV_FAULT_NEW_EVENTFD] = "new-eventfd",
+	[CPRV_FAULT_DRAIN_BEFORE_ATTACH] = "drain-before-attach",
+	[CPRV_FAULT_NO_LAPIC_RECOVERY] = "no-lapic-recovery",
+	[CPRV_FAULT_DOUBLE_REPLAY] = "double-replay",
+	[CPRV_FAULT_ROUTE_CHANGED] = "route-changed",
+	[CPRV_FAULT_LATE_ATTACH] = "late-attach",
+	[CPRV_FAULT_OLD_VM_KEPT] = "old-vm-kept",
+	[CPRV_FAULT_SWAPPED_VECTORS] = "swapped-vectors",
+	[CPRV_FAULT_TRIGGER_TEARDOWN] = "trigger-teardown",
+	[CPRV_FAULT_FAILED_CPR_NO_REATTACH] = "failed-cpr-no-reattach",
 };
 static const char *const kind_names[] = { [CPRV_KIND_RIG] = "rig" };
 static const char *const expect_names[] = {
@@ -45,7 +54,18 @@ const char *cprv_kind_name(enum cprv_scn_kind k) { return name_of(kind_names, NE
 const char *cprv_expect_name(enum cprv_verdict_expect v) { return name_of(expect_names, NELEM(expect_names), v); }
 int cprv_mode_parse(const char *name) { return lookup(mode_names, NELEM(mode_names), name); }
 int cprv_fault_parse(const char *name) { return lookup(fault_names, NELEM(fault_names), name); }
-const char *cprv_fault_list(void) { return "none, new-eventfd"; }
+
+const char *cprv_fault_list(void)
+{
+	/* Built from the table, so a new fault never goes missing from --help. */
+	static char list[512];
+
+	if (!list[0])
+		for (size_t i = 0; i < NELEM(fault_names); i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? ", " : "", fault_names[i]);
+	return list;
+}
 
 void cprv_scenario_defaults(struct cprv_scenario *s)
 {
@@ -61,6 +81,9 @@ void cprv_scenario_defaults(struct cprv_scenario *s)
 	s->cycles = 1;
 	s->fault = CPRV_FAULT_NONE;
 	s->settle_ms = 200;
+	s->service_period_us = 1000;
+	s->late_ms = 300;
+	s->fail_cpr = 0;
 	s->expect_verdict = CPRV_EXPECT_PASS;
 }
 
@@ -148,6 +171,8 @@ static const struct u32_field u32_fields[] = {
 	U32F(blackout_ms, 0, CPRV_SCENARIO_MAX_MS),
 	U32F(cycles, 1, CPRV_SCENARIO_MAX_CYCLES),
 	U32F(settle_ms, 0, CPRV_SCENARIO_MAX_MS),
+	U32F(service_period_us, 0, 1000000),
+	U32F(late_ms, 0, CPRV_SCENARIO_MAX_MS),
 };
 
 static int parse_field(const char *key, struct json_object *val,
@@ -215,6 +240,10 @@ static int parse_field(const char *key, struct json_object *val,
 			return fail(err, errlen, origin, "field 'fault' is '%s', must be one of: %s",
 				    str, cprv_fault_list());
 		s->fault = (enum cprv_fault)v;
+	} else if (strcmp(key, "fail_cpr") == 0) {
+		if (!json_object_is_type(val, json_type_boolean))
+			return fail(err, errlen, origin, "field 'fail_cpr' must be true or false");
+		s->fail_cpr = json_object_get_boolean(val) ? 1 : 0;
 	} else if (strcmp(key, "expect") == 0) {
 		return parse_expect(val, s, origin, err, errlen);
 	} else {
@@ -240,6 +269,31 @@ int cprv_scenario_validate(const struct cprv_scenario *s, const char *origin,
 	if (s->cycles < 1 || s->cycles > CPRV_SCENARIO_MAX_CYCLES)
 		return fail(err, errlen, origin, "cycles must be 1 to %d",
 			    CPRV_SCENARIO_MAX_CYCLES);
+	if ((unsigned)s->fault >= CPRV_FAULT_COUNT)
+		return fail(err, errlen, origin, "fault %u is unknown", (unsigned)s->fault);
+	if (s->fault == CPRV_FAULT_SWAPPED_VECTORS && s->vectors < 2)
+		return fail(err, errlen, origin, "fault swapped-vectors needs at least 2 vectors");
+	/* data 0x60 must not be another vector's own route. */
+	if (s->fault == CPRV_FAULT_ROUTE_CHANGED && s->vectors > 32)
+		return fail(err, errlen, origin, "fault route-changed needs at most 32 vectors");
+	if (s->fault == CPRV_FAULT_FAILED_CPR_NO_REATTACH && !s->fail_cpr)
+		return fail(err, errlen, origin,
+			    "fault failed-cpr-no-reattach needs fail_cpr (--fail-cpr)");
+	/* A later cycle would re-attach (or detach) what these leave behind. */
+	if ((s->fault == CPRV_FAULT_OLD_VM_KEPT || s->fault == CPRV_FAULT_FAILED_CPR_NO_REATTACH) &&
+	    s->cycles != 1)
+		return fail(err, errlen, origin, "fault %s needs cycles 1", cprv_fault_name(s->fault));
+	/* exec drops the old VM's fds by itself: nothing is left to keep. */
+	if (s->fault == CPRV_FAULT_OLD_VM_KEPT && s->mode != CPRV_MODE_TRANSFER)
+		return fail(err, errlen, origin, "fault old-vm-kept needs mode transfer");
+	if (s->fail_cpr && s->fault != CPRV_FAULT_NONE &&
+	    s->fault != CPRV_FAULT_FAILED_CPR_NO_REATTACH)
+		return fail(err, errlen, origin, "fail_cpr combines only with fault none or "
+			    "failed-cpr-no-reattach, not %s", cprv_fault_name(s->fault));
+	if (s->fault == CPRV_FAULT_LATE_ATTACH && s->late_ms + 100 > s->duration_ms - s->cpr_at_ms)
+		return fail(err, errlen, origin, "late_ms (%u) needs duration_ms - cpr_at_ms "
+			    "(%u) of at least late_ms + 100", s->late_ms,
+			    s->duration_ms - s->cpr_at_ms);
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  *   {"format":"cprv-scenario","version":1,"name":"rig-default","kind":"rig",
  *    "mode":"transfer","vectors":4,"rate_hz":20000,"duration_ms":1500,
  *    "cpr_at_ms":500,"blackout_ms":50,"cycles":1,"fault":"none",
- *    "settle_ms":200,"expect":{"verdict":"pass"}}
+ *    "settle_ms":200,"service_period_us":1000,"late_ms":300,"fail_cpr":false,
+ *    "expect":{"verdict":"pass"}}
  *
  * format, version and kind are required; every other key has a default
  * (cprv_scenario_defaults). Unknown keys are errors, so a typo never turns
@@ -35,6 +36,16 @@ enum cprv_cpr_mode { CPRV_MODE_TRANSFER = 0, CPRV_MODE_EXEC };
 enum cprv_fault {
 	CPRV_FAULT_NONE = 0,
 	CPRV_FAULT_NEW_EVENTFD, /* new VMM attaches fresh eventfds, not the preserved ones */
+	CPRV_FAULT_DRAIN_BEFORE_ATTACH, /* new VMM read()s the preserved counters first */
+	CPRV_FAULT_NO_LAPIC_RECOVERY,   /* the old LAPIC's pending IRR is not carried */
+	CPRV_FAULT_DOUBLE_REPLAY,       /* KVM_SIGNAL_MSI by hand and KVM's replay too */
+	CPRV_FAULT_ROUTE_CHANGED,       /* vector 0's gsi routes to data 0x60 after CPR */
+	CPRV_FAULT_LATE_ATTACH,         /* irqfds attached late_ms after the new VM runs */
+	CPRV_FAULT_OLD_VM_KEPT,         /* old VMM re-attaches and keeps its VM: two consumers */
+	CPRV_FAULT_SWAPPED_VECTORS,     /* vector 0's eventfd on gsi 1 and 1's on gsi 0 */
+	CPRV_FAULT_TRIGGER_TEARDOWN,    /* device trigger disarmed during the blackout */
+	CPRV_FAULT_FAILED_CPR_NO_REATTACH, /* failed CPR; the old VMM does not re-attach */
+	CPRV_FAULT_COUNT
 };
 
 enum cprv_verdict_expect { CPRV_EXPECT_PASS = 0, CPRV_EXPECT_FAIL };
@@ -51,6 +62,9 @@ struct cprv_scenario {
 	uint32_t cycles;
 	enum cprv_fault fault;
 	uint32_t settle_ms;   /* after the last CPR, before judging */
+	uint32_t service_period_us; /* guest LAPIC servicing period; 0: never services */
+	uint32_t late_ms;     /* fault late-attach: attach this long after the new VM runs */
+	uint32_t fail_cpr;    /* 1: the first CPR fails (the incoming VMM dies before attaching) */
 	enum cprv_verdict_expect expect_verdict;
 };
 
@@ -77,7 +91,7 @@ const char *cprv_expect_name(enum cprv_verdict_expect v);
 /* Name -> value; -1 if unknown. */
 int cprv_mode_parse(const char *name);
 int cprv_fault_parse(const char *name);
-/* "none, new-eventfd": for messages and --help. */
+/* "none, new-eventfd, ...": for messages and --help. */
 const char *cprv_fault_list(void);
 
 #endif

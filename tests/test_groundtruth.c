@@ -85,7 +85,19 @@ static void test_round_trip(void **state)
 	char *path = tmpfile_path(), err[512];
 
 	make_gt(&gt);
-	gt.duplicates = 2;
+	/* v2 fields */
+	gt.vec[1].duplicates = 2;
+	gt.vec[2].lost_unobservable = 7;
+	gt.vec[0].serviced = 9;
+	gt.rules_broken = CPRV_GT_RULE(1) | CPRV_GT_RULE(6);
+	gt.min_gap_ms = 300;
+	gt.service_period_us = 1000;
+	gt.cycle_info = calloc(1, sizeof(*gt.cycle_info));
+	gt.cycle_info[0] = (struct cprv_gt_cycle){ .cycle = 1, .failed = 1 };
+	gt.ncycle_info = 1;
+	cprv_gt_tally(&gt);
+	assert_int_equal(gt.duplicates, 2);
+	assert_int_equal(gt.lost_unobservable, 7);
 	assert_int_equal(cprv_gt_write(path, &gt, err, sizeof(err)), 0);
 
 	assert_int_equal(cprv_gt_load_ex(path, CPRV_GT_LOAD_FIRE_LOG, &back, err, sizeof(err)), 0);
@@ -99,6 +111,16 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.after, 3);
 	assert_int_equal(back.lost, 5);
 	assert_int_equal(back.duplicates, 2);
+	assert_int_equal(back.version, CPRV_GT_VERSION);
+	assert_int_equal(back.lost_unobservable, 7);
+	assert_int_equal(back.vec[1].duplicates, 2);
+	assert_int_equal(back.vec[2].lost_unobservable, 7);
+	assert_int_equal(back.vec[0].serviced, 9);
+	assert_int_equal(back.rules_broken, CPRV_GT_RULE(1) | CPRV_GT_RULE(6));
+	assert_int_equal(back.min_gap_ms, 300);
+	assert_int_equal(back.service_period_us, 1000);
+	assert_int_equal(back.ncycle_info, 1);
+	assert_int_equal(back.cycle_info[0].failed, 1);
 	for (uint32_t v = 0; v < 3; v++) {
 		assert_int_equal(back.vec[v].vector, v);
 		assert_int_equal(back.vec[v].gsi, v);
@@ -160,7 +182,22 @@ static struct json_object *at(struct json_object *o, const char *key)
 }
 
 static void m_format(struct json_object *r) { json_object_object_add(r, "format", json_object_new_string("cprv-trace")); }
-static void m_version(struct json_object *r) { json_object_object_add(r, "version", json_object_new_int(2)); }
+static void m_version(struct json_object *r) { json_object_object_add(r, "version", json_object_new_int(3)); }
+static void m_rule(struct json_object *r)
+{
+	json_object_array_add(at(at(r, "expected"), "rules_broken"), json_object_new_string("R7"));
+}
+static void m_dup_sum(struct json_object *r)
+{
+	json_object_object_add(at(r, "expected"), "duplicates", json_object_new_int(1));
+}
+static void m_no_guest(struct json_object *r) { json_object_object_del(r, "guest"); }
+static void m_cycle_info(struct json_object *r) { json_object_array_del_idx(at(r, "cycle_info"), 0, 1); }
+static void m_failed_int(struct json_object *r)
+{
+	json_object_object_add(json_object_array_get_idx(at(r, "cycle_info"), 0), "failed",
+			       json_object_new_int(1));
+}
 static void m_no_mode(struct json_object *r) { json_object_object_del(r, "mode"); }
 static void m_vectors_str(struct json_object *r) { json_object_object_add(r, "vectors", json_object_new_string("3")); }
 static void m_vinfo_short(struct json_object *r) { json_object_array_del_idx(at(r, "vector_info"), 2, 1); }
@@ -202,7 +239,13 @@ static void m_phase_name(struct json_object *r)
 static void test_malformed(void **state)
 {
 	expect_error(m_format, "gt.json: format is 'cprv-trace', expected 'cprv-ground-truth'");
-	expect_error(m_version, "gt.json: version 2 is not supported (this build reads version 1)");
+	expect_error(m_version, "gt.json: version 3 is not supported (this build reads versions 1 to 2)");
+	expect_error(m_rule, "gt.json: expected.rules_broken[0] must be \"R1\" to \"R6\"");
+	expect_error(m_dup_sum, "gt.json: expected.duplicates_per_vector adds up to 0, "
+		     "expected.duplicates is 1");
+	expect_error(m_no_guest, "gt.json: missing field 'guest'");
+	expect_error(m_cycle_info, "gt.json: 'cycle_info' has 0 entries, 'cycles' is 1");
+	expect_error(m_failed_int, "gt.json: field 'failed' must be true or false");
 	expect_error(m_no_mode, "gt.json: missing field 'mode'");
 	expect_error(m_vectors_str, "gt.json: field 'vectors' must be an integer");
 	expect_error(m_vinfo_short, "gt.json: 'vector_info' has 2 entries, 'vectors' is 3");
@@ -217,6 +260,41 @@ static void test_malformed(void **state)
 	expect_error(m_log_short, "gt.json: fire_log has 11 entries, fires.total is 12");
 	expect_error(m_log_entry, "gt.json: fire_log[3] must be [ts,vector,phase,generation,lost]");
 	expect_error(m_phase_name, "gt.json: field 'name' must be a string");
+}
+
+/* A version 1 file (issue 2's rig) still reads: the v2 fields are zero. */
+static void test_v1_readable(void **state)
+{
+	static const char *const v2_only[] = { "duplicates_per_vector", "lost_unobservable",
+		"lost_unobservable_per_vector", "rules_broken", "min_gap_ms" };
+	struct cprv_ground_truth gt, back;
+	char *path = tmpfile_path(), err[512] = "";
+	struct json_object *root;
+
+	make_gt(&gt);
+	assert_int_equal(cprv_gt_write(path, &gt, err, sizeof(err)), 0);
+	root = json_object_from_file(path);
+	json_object_object_add(root, "version", json_object_new_int(1));
+	json_object_object_del(root, "guest");
+	json_object_object_del(root, "cycle_info");
+	for (size_t i = 0; i < sizeof(v2_only) / sizeof(v2_only[0]); i++)
+		json_object_object_del(at(root, "expected"), v2_only[i]);
+	assert_int_equal(cprv_gt_parse(json_object_to_json_string(root), "gt.json", 0, &back,
+				       err, sizeof(err)), 0);
+	assert_int_equal(back.version, 1);
+	assert_int_equal(back.lost, 5);
+	assert_int_equal(back.rules_broken, 0);
+	assert_int_equal(back.ncycle_info, 0);
+	cprv_gt_free(&back);
+	/* The same file as version 2 lacks required fields. */
+	json_object_object_add(root, "version", json_object_new_int(2));
+	assert_int_equal(cprv_gt_parse(json_object_to_json_string(root), "gt.json", 0, &back,
+				       err, sizeof(err)), -1);
+	assert_string_equal(err, "gt.json: missing field 'duplicates_per_vector'");
+	json_object_put(root);
+	cprv_gt_free(&gt);
+	unlink(path);
+	free(path);
 }
 
 static void test_not_json(void **state)
@@ -276,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_v1_readable),
 		cmocka_unit_test(test_no_log),
 		cmocka_unit_test(test_phase_names),
 	};

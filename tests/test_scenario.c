@@ -50,6 +50,28 @@ static void test_full(void **state)
 	assert_int_equal(s.expect_verdict, CPRV_EXPECT_FAIL);
 }
 
+static void test_v2_keys(void **state)
+{
+	static const char text[] =
+		"{" HEAD ",\"fault\":\"failed-cpr-no-reattach\",\"fail_cpr\":true,"
+		"\"service_period_us\":0,\"late_ms\":20}";
+	struct cprv_scenario s, d;
+	char err[256] = "";
+
+	assert_int_equal(cprv_scenario_parse(text, "t.json", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.fault, CPRV_FAULT_FAILED_CPR_NO_REATTACH);
+	assert_int_equal(s.fail_cpr, 1);
+	assert_int_equal(s.service_period_us, 0);
+	assert_int_equal(s.late_ms, 20);
+	cprv_scenario_defaults(&d);
+	assert_int_equal(d.service_period_us, 1000);
+	assert_int_equal(d.late_ms, 300);
+	assert_int_equal(d.fail_cpr, 0);
+	/* Every fault name parses back to itself. */
+	for (int f = 0; f < CPRV_FAULT_COUNT; f++)
+		assert_int_equal(cprv_fault_parse(cprv_fault_name((enum cprv_fault)f)), f);
+}
+
 static void test_defaults(void **state)
 {
 	struct cprv_scenario s, d;
@@ -92,13 +114,34 @@ static const struct bad_case bad_cases[] = {
 	  "t.json: field 'mode' is 'reboot', must be one of: transfer, exec" },
 	{ "{" HEAD ",\"mode\":1}", "t.json: field 'mode' must be a string" },
 	{ "{" HEAD ",\"fault\":\"drained\"}",
-	  "t.json: field 'fault' is 'drained', must be one of: none, new-eventfd" },
+	  "t.json: field 'fault' is 'drained', must be one of: none, new-eventfd, "
+	  "drain-before-attach, no-lapic-recovery, double-replay, route-changed, late-attach, "
+	  "old-vm-kept, swapped-vectors, trigger-teardown, failed-cpr-no-reattach" },
 	{ "{" HEAD ",\"name\":\"\"}", "t.json: field 'name' must be 1 to 63 characters" },
 	{ "{" HEAD ",\"expect\":\"pass\"}", "t.json: field 'expect' must be an object" },
 	{ "{" HEAD ",\"expect\":{\"verdict\":\"maybe\"}}",
 	  "t.json: field 'expect.verdict' is 'maybe', must be one of: pass, fail" },
 	{ "{" HEAD ",\"expect\":{\"lost\":0}}", "t.json: unknown key 'expect.lost'" },
 	{ "{" HEAD ",\"rate\":100}", "t.json: unknown key 'rate'" },
+	{ "{" HEAD ",\"fail_cpr\":1}", "t.json: field 'fail_cpr' must be true or false" },
+	{ "{" HEAD ",\"service_period_us\":-1}",
+	  "t.json: field 'service_period_us' must be a non-negative integer" },
+	{ "{" HEAD ",\"service_period_us\":2000000}",
+	  "t.json: field 'service_period_us' is 2000000, at most 1000000 allowed" },
+	{ "{" HEAD ",\"fault\":\"swapped-vectors\",\"vectors\":1}",
+	  "t.json: fault swapped-vectors needs at least 2 vectors" },
+	{ "{" HEAD ",\"fault\":\"route-changed\",\"vectors\":33,\"rate_hz\":1000}",
+	  "t.json: fault route-changed needs at most 32 vectors" },
+	{ "{" HEAD ",\"fault\":\"failed-cpr-no-reattach\"}",
+	  "t.json: fault failed-cpr-no-reattach needs fail_cpr (--fail-cpr)" },
+	{ "{" HEAD ",\"fault\":\"double-replay\",\"fail_cpr\":true}",
+	  "t.json: fail_cpr combines only with fault none or failed-cpr-no-reattach, not double-replay" },
+	{ "{" HEAD ",\"fault\":\"old-vm-kept\",\"cycles\":2}",
+	  "t.json: fault old-vm-kept needs cycles 1" },
+	{ "{" HEAD ",\"fault\":\"old-vm-kept\",\"mode\":\"exec\"}",
+	  "t.json: fault old-vm-kept needs mode transfer" },
+	{ "{" HEAD ",\"fault\":\"late-attach\",\"late_ms\":950}",
+	  "t.json: late_ms (950) needs duration_ms - cpr_at_ms (1000) of at least late_ms + 100" },
 	{ "{" HEAD ",\"cpr_at_ms\":1500}",
 	  "t.json: cpr_at_ms (1500) must be less than duration_ms (1500)" },
 	{ "{" HEAD ",\"vectors\":8,\"rate_hz\":7}",
@@ -219,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_v2_keys),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_syntax_error_line),

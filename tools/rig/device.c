@@ -25,7 +25,8 @@ struct dev {
 	int fd[RIG_MAX_VEC];
 	uint32_t gen;
 	struct rig_fire *log;
-	uint64_t n;
+	uint64_t n;     /* fires written (the log) */
+	uint64_t sched; /* fires due by the schedule, written or dropped */
 };
 
 /* Take new triggers; the fault new-eventfd is the only sender after startup. */
@@ -55,7 +56,8 @@ static void take_triggers(struct dev *d, const struct rig_dev_msg *m, const int 
 	rig_unlock(c);
 	if (!first)
 		for (uint32_t v = 0; v < d->nvec; v++)
-			close(old[v]);
+			if (old[v] >= 0)
+				close(old[v]);
 	if (switched)
 		rig_log(c, ROLE, "cycle %u: switched to new triggers (generation %u) after %llu fires",
 			cycle, d->gen, (unsigned long long)d->n);
@@ -63,6 +65,32 @@ static void take_triggers(struct dev *d, const struct rig_dev_msg *m, const int 
 		rig_log(c, ROLE, "took %u triggers, generation %u", d->nvec, d->gen);
 	if (rig_send_fds(d->sock, &ack, sizeof(ack), NULL, 0))
 		rig_die(c, ROLE, "ack to VMM: %s", strerror(errno));
+}
+
+/*
+ * VFIO_DEVICE_SET_IRQS with no triggers, in the middle of a CPR: the device
+ * lets go of its eventfds; what it would fire meanwhile goes nowhere.
+ */
+static void disarm(struct dev *d, const struct rig_dev_msg *m, int nfds)
+{
+	struct rig_dev_msg ack = { .type = RIG_MSG_ACK, .gen = m->gen };
+	int old[RIG_MAX_VEC];
+
+	if (nfds)
+		rig_die(d->c, ROLE, "disarm message carries %d fds", nfds);
+	if (rig_lock(d->c))
+		rig_die(d->c, ROLE, "control lock owner died");
+	memcpy(old, d->fd, sizeof(old));
+	for (uint32_t v = 0; v < d->nvec; v++)
+		d->fd[v] = -1;
+	rig_unlock(d->c);
+	for (uint32_t v = 0; v < d->nvec; v++)
+		if (old[v] >= 0)
+			close(old[v]);
+	rig_log(d->c, ROLE, "triggers disarmed after %llu fires: fires are dropped until re-armed",
+		(unsigned long long)d->n);
+	if (rig_send_fds(d->sock, &ack, sizeof(ack), NULL, 0))
+		rig_die(d->c, ROLE, "ack to VMM: %s", strerror(errno));
 }
 
 static void poll_socket(struct dev *d, int timeout_ms, bool first)
@@ -87,7 +115,10 @@ static void poll_socket(struct dev *d, int timeout_ms, bool first)
 	}
 	if ((size_t)n != sizeof(m))
 		rig_die(d->c, ROLE, "short message from VMM (%zd bytes)", n);
-	take_triggers(d, &m, fds, nfds, first);
+	if (m.type == RIG_MSG_DISARM && !first)
+		disarm(d, &m, nfds);
+	else
+		take_triggers(d, &m, fds, nfds, first);
 }
 
 static void fire(struct dev *d, uint32_t v)
@@ -99,19 +130,28 @@ static void fire(struct dev *d, uint32_t v)
 	uint64_t ts;
 	ssize_t w;
 
+	d->sched++;
+	if (d->fd[v] < 0) {
+		/* Disarmed: the fire never reaches an eventfd, so no probe sees it. */
+		c->dropped[v]++;
+		return;
+	}
 	if (rig_lock(c))
 		rig_die(c, ROLE, "control lock owner died");
 	phase = c->phase;
 	cycle = c->cycle;
 	ts = rig_now();
 	w = write(d->fd[v], &one, sizeof(one));
+	if (w == sizeof(one)) {
+		d->n++;
+		/* Under the lock: VMM steps stamp themselves with it. */
+		RIG_STORE(&c->nfires, d->n);
+	}
 	rig_unlock(c);
 	if (w != sizeof(one))
 		rig_die(c, ROLE, "write to vector %u's eventfd: %s", v, strerror(errno));
 	*f = (struct rig_fire){ .ts = ts, .gen = d->gen, .vector = (uint16_t)v,
 				.phase = (uint8_t)phase, .cycle = (uint8_t)cycle };
-	d->n++;
-	RIG_STORE(&c->nfires, d->n);
 }
 
 int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log)
@@ -132,11 +172,11 @@ int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log)
 		uint64_t due = (uint64_t)((unsigned __int128)(now - t_start) * c->scn.rate_hz / 1000000000ull);
 		uint32_t batch = 0;
 
-		while (d.n < due && batch < BATCH) {
+		while (d.sched < due && batch < BATCH) {
 			if (d.n >= c->log_cap)
 				rig_die(c, ROLE, "fire log full (%llu fires): run longer than planned",
 					(unsigned long long)d.n);
-			fire(&d, (uint32_t)(d.n % d.nvec));
+			fire(&d, (uint32_t)(d.sched % d.nvec));
 			batch++;
 		}
 		poll_socket(&d, 0, false);
@@ -148,13 +188,14 @@ int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log)
 			rig_log(c, ROLE, "%llu fires", (unsigned long long)d.n);
 			next_report += 250000000ull;
 		}
-		if (d.n >= due)
-			rig_sleep_until(t_start + (d.n + 1) * period_ns);
+		if (d.sched >= due)
+			rig_sleep_until(t_start + (d.sched + 1) * period_ns);
 	}
 	rig_log(c, ROLE, "stopped after %llu fires (%.0f MSI/s achieved)", (unsigned long long)d.n,
 		(double)d.n * 1e9 / (double)(rig_now() - t_start));
 	for (uint32_t v = 0; v < d.nvec; v++)
-		close(d.fd[v]);
+		if (d.fd[v] >= 0)
+			close(d.fd[v]);
 	close(sock);
 	return RIG_EXIT_OK;
 }

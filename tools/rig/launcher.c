@@ -36,6 +36,7 @@ struct launch {
 	struct child ch[MAX_CHILDREN];
 	int nch;
 	struct child *vmm; /* the live VMM */
+	struct child *kept; /* old-vm-kept: the old VMM that stays */
 	struct child *dev;
 };
 
@@ -158,7 +159,11 @@ static struct child *spawn_incoming(struct launch *l, uint32_t cycle)
 		fprintf(stderr, "cprv-rig: exec /proc/self/exe incoming: %s\n", strerror(errno));
 		_exit(RIG_EXIT_FAIL);
 	}
-	return add_child(l, pid, "vmm-new");
+	struct child *ch = add_child(l, pid, "vmm-new");
+
+	/* --fail-cpr: this one is meant to die before it attaches. */
+	ch->may_exit = l->c->scn.fail_cpr && cycle == 1;
+	return ch;
 }
 
 /* next: the incoming VMM (transfer), started ahead so the CPR starts on time. */
@@ -175,8 +180,15 @@ static void run_cycle(struct launch *l, uint32_t k, struct child *next)
 		cprv_mode_name(c->scn.mode), (unsigned long long)RIG_LOAD(&c->nfires));
 	RIG_STORE(&c->cpr_request, k);
 	snprintf(what, sizeof(what), "cycle %u to complete", k);
-	await(l, &c->cycle_done, k, c->scn.blackout_ms + RIG_TIMEOUT_MS, what);
-	if (next) {
+	await(l, &c->cycle_done, k, c->scn.blackout_ms + c->scn.late_ms + RIG_TIMEOUT_MS, what);
+	if (c->cyc[k].failed) {
+		/* The old VMM carries on; the incoming one is gone (transfer) or never was. */
+		if (next)
+			await_exit(l, next, RIG_TIMEOUT_MS);
+	} else if (next && c->scn.fault == CPRV_FAULT_OLD_VM_KEPT) {
+		l->kept = l->vmm;
+		l->vmm = next;
+	} else if (next) {
 		/* The old QEMU quits once the new one runs. */
 		await_exit(l, l->vmm, RIG_TIMEOUT_MS);
 		l->vmm = next;
@@ -222,6 +234,83 @@ static int self_check(struct launch *l)
 	return m_old || m_new ? RIG_EXIT_SELFCHECK : RIG_EXIT_OK;
 }
 
+/*
+ * Is fire i (the log's order is the order of fires under the lock) lost?
+ * Each answer follows from which side of a stamped VMM step it fell on.
+ */
+static uint32_t fire_lost(const struct rig_ctl *c, uint64_t i, const struct rig_fire *f)
+{
+	const struct rig_cycle *k;
+
+	switch (c->scn.fault) {
+	case CPRV_FAULT_NEW_EVENTFD:
+		/* Into the detached eventfds, which nobody attaches again. */
+		return f->phase == CPRV_GT_PHASE_DETACHED;
+	case CPRV_FAULT_DRAIN_BEFORE_ATTACH:
+		/* In the counter at the drain: read away and held, never injected. */
+		return f->phase == CPRV_GT_PHASE_DETACHED;
+	case CPRV_FAULT_FAILED_CPR_NO_REATTACH:
+		return f->phase == CPRV_GT_PHASE_DETACHED && c->cyc[f->cycle].failed;
+	case CPRV_FAULT_NO_LAPIC_RECOVERY:
+		/*
+		 * Injected into the old VM after its guest's last service of the
+		 * vector, so pending in its IRR when it died; nobody re-injects it.
+		 * The fire belongs to the first CPR whose detach comes after it.
+		 */
+		for (uint32_t q = 1; q <= c->scn.cycles; q++) {
+			k = &c->cyc[q];
+			if (i < k->n_detach)
+				return !k->failed && i >= k->svc[f->vector];
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Duplicates, unobservable losses, broken rules, gaps: everything but per-fire loss. */
+static void expect_more(const struct rig_ctl *c, struct cprv_ground_truth *gt)
+{
+	static const uint32_t rules[CPRV_FAULT_COUNT] = {
+		[CPRV_FAULT_NEW_EVENTFD] = CPRV_GT_RULE(1) | CPRV_GT_RULE(2),
+		[CPRV_FAULT_ROUTE_CHANGED] = CPRV_GT_RULE(3),
+		[CPRV_FAULT_OLD_VM_KEPT] = CPRV_GT_RULE(5) | CPRV_GT_RULE(6),
+		[CPRV_FAULT_SWAPPED_VECTORS] = CPRV_GT_RULE(2) | CPRV_GT_RULE(3),
+		[CPRV_FAULT_TRIGGER_TEARDOWN] = CPRV_GT_RULE(1),
+	};
+
+	/* R4 (pending state carried) is broken exactly when a fire the probes
+	 * can see was lost: through the eventfd counter, the LAPIC or the PBA,
+	 * whichever fault dropped it. */
+	gt->rules_broken = rules[c->scn.fault] | (gt->lost ? CPRV_GT_RULE(4) : 0);
+	gt->service_period_us = c->scn.service_period_us;
+	if (c->scn.fault == CPRV_FAULT_LATE_ATTACH)
+		gt->min_gap_ms = c->scn.late_ms;
+	gt->ncycle_info = c->scn.cycles;
+	for (uint32_t q = 1; q <= c->scn.cycles; q++) {
+		const struct rig_cycle *k = &c->cyc[q];
+
+		gt->cycle_info[q - 1] = (struct cprv_gt_cycle){ .cycle = q, .failed = k->failed };
+		for (uint32_t v = 0; v < gt->nvectors; v++) {
+			/*
+			 * double-replay: KVM's replay covered the pending count; the
+			 * KVM_SIGNAL_MSI after it has nothing left. old-vm-kept: the old
+			 * VMM's re-assign replays a counter whose fires the new VM has
+			 * already been given.
+			 */
+			if (c->scn.fault == CPRV_FAULT_DOUBLE_REPLAY && (k->pending_attach >> v & 1))
+				gt->vec[v].duplicates++;
+			if (c->scn.fault == CPRV_FAULT_OLD_VM_KEPT && k->reattached &&
+			    (k->pending_reattach >> v & 1))
+				gt->vec[v].duplicates++;
+		}
+	}
+	for (uint32_t v = 0; v < gt->nvectors; v++) {
+		gt->vec[v].lost_unobservable = c->dropped[v];
+		gt->vec[v].serviced = c->serviced[v];
+	}
+}
+
 static void write_truth(struct launch *l, const char *path)
 {
 	struct rig_ctl *c = l->c;
@@ -236,7 +325,8 @@ static void write_truth(struct launch *l, const char *path)
 	gt.vec = calloc(gt.nvectors, sizeof(*gt.vec));
 	gt.phases = calloc(c->nphases + 1, sizeof(*gt.phases));
 	gt.log = calloc(n ? n : 1, sizeof(*gt.log));
-	if (!gt.vec || !gt.phases || !gt.log)
+	gt.cycle_info = calloc(c->scn.cycles, sizeof(*gt.cycle_info));
+	if (!gt.vec || !gt.phases || !gt.log || !gt.cycle_info)
 		fail(l, "out of memory for the ground truth");
 	for (uint32_t v = 0; v < gt.nvectors; v++)
 		gt.vec[v] = (struct cprv_gt_vector){ .vector = v, .gsi = c->routes[v].gsi,
@@ -246,20 +336,17 @@ static void write_truth(struct launch *l, const char *path)
 					       .ts = c->t_first_fire };
 	memcpy(gt.phases + 1, c->phases, c->nphases * sizeof(*gt.phases));
 	gt.nphases = c->nphases + 1;
-	/*
-	 * Expected lost: with fresh eventfds on the new side, what went into the
-	 * detached ones is never injected. Otherwise KVM's replay on assign
-	 * covers the blackout (coalesced, legal).
-	 */
 	for (uint64_t i = 0; i < n; i++) {
 		const struct rig_fire *f = &l->log[i];
 
 		gt.log[i] = (struct cprv_gt_fire){
 			.ts = f->ts, .vector = f->vector, .phase = f->phase, .generation = f->gen,
-			.lost = c->scn.fault == CPRV_FAULT_NEW_EVENTFD &&
-				f->phase == CPRV_GT_PHASE_DETACHED,
+			.lost = fire_lost(c, i, f),
 		};
 	}
+	gt.nlog = n;
+	cprv_gt_tally(&gt);
+	expect_more(c, &gt);
 	gt.nlog = n;
 	cprv_gt_tally(&gt);
 
@@ -284,6 +371,13 @@ static void write_truth(struct launch *l, const char *path)
 		(unsigned long long)gt.total, (unsigned long long)gt.before,
 		(unsigned long long)gt.blackout, (unsigned long long)gt.after,
 		(unsigned long long)gt.lost);
+	fprintf(stderr, "cprv-rig: expected: %llu lost, %llu lost unobservable, %llu duplicates, "
+		"rules broken 0x%x, min gap %llu ms; guest serviced", (unsigned long long)gt.lost,
+		(unsigned long long)gt.lost_unobservable, (unsigned long long)gt.duplicates,
+		gt.rules_broken, (unsigned long long)gt.min_gap_ms);
+	for (uint32_t v = 0; v < gt.nvectors; v++)
+		fprintf(stderr, " %llu", (unsigned long long)gt.vec[v].serviced);
+	fprintf(stderr, "\n");
 	if (path) {
 		if (cprv_gt_write(path, &gt, err, sizeof(err)))
 			fail(l, "%s", err);
@@ -364,8 +458,8 @@ int rig_launch(const struct cprv_scenario *s, bool check, const char *gt_path)
 	t_start = c->t_first_fire;
 	/* Several cycles share the time after the first CPR evenly. */
 	interval_ns = (uint64_t)(s->duration_ms - s->cpr_at_ms) * 1000000ull / s->cycles;
-	if (interval_ns < (uint64_t)(s->blackout_ms + 50) * 1000000ull)
-		interval_ns = (uint64_t)(s->blackout_ms + 50) * 1000000ull;
+	if (interval_ns < (uint64_t)(s->blackout_ms + s->late_ms + 50) * 1000000ull)
+		interval_ns = (uint64_t)(s->blackout_ms + s->late_ms + 50) * 1000000ull;
 	for (uint32_t k = 1; k <= s->cycles; k++) {
 		struct child *next = NULL;
 
@@ -386,8 +480,12 @@ int rig_launch(const struct cprv_scenario *s, bool check, const char *gt_path)
 		fail(&l, "control lock owner died");
 	rig_set_phase(c, s->cycles, CPRV_GT_PHASE_DONE, CPRV_GT_EV_STOP);
 	rig_unlock(c);
+	if (l.kept)
+		l.kept->may_exit = true;
 	RIG_STORE(&c->vmm_stop, 1);
 	await_exit(&l, l.vmm, RIG_TIMEOUT_MS);
+	if (l.kept)
+		await_exit(&l, l.kept, RIG_TIMEOUT_MS);
 	rig_log(c, ROLE, "all processes done: %llu fires in %.3f s",
 		(unsigned long long)c->nfires, (double)(rig_now() - t_start) / 1e9);
 	write_truth(&l, gt_path);

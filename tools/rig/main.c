@@ -34,17 +34,21 @@ static void usage(FILE *f)
 "Options for run (flags override --scenario):\n"
 "  --scenario FILE      read a scenario (scenarios/rig-*.json)\n"
 "  --mode transfer|exec CPR mode (default transfer)\n"
-"  --fault NAME         none (default), new-eventfd: the new VMM attaches fresh\n"
-"                       eventfds and re-arms the device with them, so the\n"
-"                       blackout's fires are lost (the ground truth lists them)\n"
+"  --fault NAME         none (default), or one of the faults below; the ground\n"
+"                       truth says exactly what each must lose or duplicate\n"
 "  --vectors N          MSI vectors (default 4, at most %d)\n"
 "  --rate HZ            aggregate fire rate (default 20000)\n"
 "  --duration-ms MS     firing period (default 1500)\n"
 "  --cpr-at-ms MS       first CPR, from the first fire (default 500)\n"
 "  --blackout-ms MS     irqfds detached for this long (default 50)\n"
 "  --cycles N           CPR cycles, spread over the time after the first\n"
+"  --service-period-us US  the guest services its LAPIC this often (default 1000;\n"
+"                       0: never); paused from the detach until the new VM runs\n"
+"  --late-ms MS         fault late-attach: irqfds this long after the VM runs (300)\n"
+"  --fail-cpr           the first CPR fails: the incoming VMM dies before attaching\n"
+"                       (exec: the exec fails); the old VMM re-assigns and carries on\n"
 "  --ground-truth FILE  write the ground truth here (default: print summary only)\n"
-"  --self-check         read the LAPIC IRR of the old VM before detach and of\n"
+"  --self-check         (implies --service-period-us 0) read the LAPIC IRR of the old VM before detach and of\n"
 "                       the final VM (every vector's bit must be set), and of\n"
 "                       the new VM before the saved IRR is restored (empty)\n"
 "\n"
@@ -52,6 +56,16 @@ static void usage(FILE *f)
 "under the lock that the VMMs hold around KVM_IRQFD. Every phase change calls\n"
 "cprv_rig_phase(cycle, phase), exported for uprobes (phase 1 running on the\n"
 "first VM, 2 detached, 3 running on the new VM, 4 done).\n"
+"\n"
+"Faults: new-eventfd (fresh eventfds on the new side), drain-before-attach\n"
+"(preserved counters read before KVM_IRQFD), no-lapic-recovery (old IRR not\n"
+"restored), double-replay (KVM_SIGNAL_MSI of pending vectors after KVM's replay),\n"
+"route-changed (vector 0 -> data 0x60), late-attach, old-vm-kept (transfer,\n"
+"1 cycle: the old VMM re-assigns its irqfds after the handover and keeps its\n"
+"VM), swapped-vectors (vector 0's eventfd on gsi 1 and 1's on gsi 0),\n"
+"trigger-teardown (device triggers closed during the blackout, re-armed after\n"
+"the attach: dropped fires are lost_unobservable), failed-cpr-no-reattach\n"
+"(with --fail-cpr, 1 cycle: the old VMM carries on without its irqfds).\n"
 "\n"
 "Needs root and /dev/kvm. Where the host has none, run it in the L1 guest:\n"
 "  tools/l1-run -- build/cprv-rig run --ground-truth /tmp/gt.json\n"
@@ -67,7 +81,7 @@ static void usage(FILE *f)
 enum {
 	OPT_SCENARIO = 256, OPT_MODE, OPT_FAULT, OPT_VECTORS, OPT_RATE, OPT_DURATION,
 	OPT_CPR_AT, OPT_BLACKOUT, OPT_CYCLES, OPT_GT, OPT_SELF_CHECK, OPT_CYCLE,
-	OPT_HELP, OPT_VERSION,
+	OPT_SERVICE, OPT_LATE, OPT_FAIL_CPR, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option opts[] = {
@@ -83,6 +97,9 @@ static const struct option opts[] = {
 	{ "ground-truth", required_argument, NULL, OPT_GT },
 	{ "self-check", no_argument, NULL, OPT_SELF_CHECK },
 	{ "cycle", required_argument, NULL, OPT_CYCLE },
+	{ "service-period-us", required_argument, NULL, OPT_SERVICE },
+	{ "late-ms", required_argument, NULL, OPT_LATE },
+	{ "fail-cpr", no_argument, NULL, OPT_FAIL_CPR },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 },
@@ -164,7 +181,10 @@ int main(int argc, char **argv)
 				return RIG_EXIT_USAGE;
 			ov.set[o] = 1;
 			break;
-		case OPT_CPR_AT: case OPT_BLACKOUT:
+		case OPT_FAIL_CPR:
+			ov.set[o] = 1;
+			break;
+		case OPT_CPR_AT: case OPT_BLACKOUT: case OPT_SERVICE: case OPT_LATE:
 			if (parse_u32(opts[o - OPT_SCENARIO].name, optarg, 0, &ov.u[o]))
 				return RIG_EXIT_USAGE;
 			ov.set[o] = 1;
@@ -205,6 +225,11 @@ int main(int argc, char **argv)
 	if (ov.set[OPT_CPR_AT]) s.cpr_at_ms = ov.u[OPT_CPR_AT];
 	if (ov.set[OPT_BLACKOUT]) s.blackout_ms = ov.u[OPT_BLACKOUT];
 	if (ov.set[OPT_CYCLES]) s.cycles = ov.u[OPT_CYCLES];
+	if (ov.set[OPT_SERVICE]) s.service_period_us = ov.u[OPT_SERVICE];
+	if (ov.set[OPT_LATE]) s.late_ms = ov.u[OPT_LATE];
+	if (ov.set[OPT_FAIL_CPR]) s.fail_cpr = 1;
+	/* The self-check wants IRR bits that a servicing guest would clear. */
+	if (check) s.service_period_us = 0;
 	if (s.rate_hz > CPRV_SCENARIO_MAX_RATE || s.duration_ms > CPRV_SCENARIO_MAX_MS) {
 		fprintf(stderr, "cprv-rig: rate at most %u Hz, duration at most %u ms\n",
 			CPRV_SCENARIO_MAX_RATE, CPRV_SCENARIO_MAX_MS);

@@ -54,6 +54,23 @@ struct rig_fire {
 	uint8_t cycle;
 };
 
+/*
+ * Per CPR cycle, under mu: the facts the expected figures are computed from.
+ * "n_*" are fire counts at that moment: fires and these steps all happen
+ * under mu, so fire index < n_x means the fire came before step x.
+ */
+struct rig_cycle {
+	uint64_t n_detach;   /* irqfds deassigned from the old VM */
+	uint64_t n_attach;   /* irqfds assigned in the new VM (or re-assigned: failed CPR) */
+	uint64_t n_reattach; /* old-vm-kept: the old VMM's re-assign */
+	/* Old VM at its detach: fires before its last service of each vector. */
+	uint64_t svc[RIG_MAX_VEC];
+	uint64_t pending_attach;   /* vectors whose counter was non-zero at the attach */
+	uint64_t pending_reattach; /* ... at the old VMM's re-assign (old-vm-kept) */
+	uint32_t failed;           /* the incoming VMM died before attaching */
+	uint32_t reattached;       /* the old VMM re-assigned its irqfds */
+};
+
 struct rig_ctl {
 	uint32_t magic;
 	pthread_mutex_t mu; /* process-shared, robust */
@@ -79,8 +96,13 @@ struct rig_ctl {
 	uint32_t dev_firing;
 	uint32_t dev_stop;
 	uint32_t vmm_stop;
-	uint64_t nfires;
+	uint64_t nfires; /* under mu: written with each fire */
 	uint64_t log_cap;
+	uint32_t cpr_failed; /* incoming VMM of this cycle died before attaching */
+	struct rig_cycle cyc[CPRV_SCENARIO_MAX_CYCLES + 1];
+	/* Fresh VM's fires-before-service baseline: the detach of the cycle that made it. */
+	uint64_t serviced[RIG_MAX_VEC]; /* under mu: the guests' own count */
+	uint64_t dropped[RIG_MAX_VEC];  /* device: fires dropped while disarmed */
 	uint64_t t_first_fire;
 
 	struct cprv_msi_route routes[RIG_MAX_VEC]; /* as the first VMM set them */
@@ -130,6 +152,7 @@ int rig_set_cloexec(int fd, bool on);
 /* Device <-> VMM messages (our VFIO_DEVICE_SET_IRQS analogue). */
 #define RIG_MSG_TRIGGERS 1 /* + nvec eventfds */
 #define RIG_MSG_ACK      2
+#define RIG_MSG_DISARM   3 /* fault trigger-teardown: close the triggers */
 struct rig_dev_msg {
 	uint32_t type;
 	uint32_t gen;
@@ -157,6 +180,30 @@ int rig_state_find_fd(const struct rig_state *s, const char *name, uint32_t id);
 size_t rig_state_encode(const struct rig_state *s, uint8_t *buf, size_t cap);
 int rig_state_decode(const uint8_t *buf, size_t len, struct rig_state *s,
 		     char *err, size_t errlen);
+
+/*
+ * guest.c: the VMM's guest thread. Every service period it takes the vCPU's
+ * IRR bits as handled interrupts and clears them (KVM_GET_LAPIC +
+ * KVM_SET_LAPIC), under mu, so no fire's injection can slip between the two.
+ */
+struct rig_guest {
+	struct rig_ctl *c;
+	struct cprv_vm *vm;
+	const struct cprv_msi_route *routes; /* the VM's routes, to name vectors */
+	uint32_t nvec;
+	const char *role;
+	bool running;              /* under mu: false while paused for CPR */
+	uint64_t svc[RIG_MAX_VEC]; /* under mu: fires before the last service of vector i */
+	uint64_t nserviced;        /* this guest's own total */
+	uint64_t t_last;           /* atomic: time of the last service */
+	uint32_t stop;             /* atomic */
+	bool started;
+	pthread_t th;
+};
+void rig_guest_start(struct rig_guest *g);
+/* Under mu: one service now (also the guest's last, after the device stops). */
+void rig_guest_service_locked(struct rig_guest *g);
+void rig_guest_stop(struct rig_guest *g);
 
 /* device.c, vmm.c, launcher.c */
 int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log);

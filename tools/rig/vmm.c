@@ -12,7 +12,10 @@
  * - the old LAPIC's IRR (accepted, never serviced: our vCPU never runs) is
  *   saved and restored into the new vCPU, as "preserve pending interrupts";
  * - the old VMM drops its KVM fds.
- * The fault new-eventfd breaks the middle step on purpose.
+ * A guest thread (guest.c) services the vCPU's LAPIC and is paused from the
+ * detach until the new VM runs. Each --fault breaks one step on purpose;
+ * every step that the expected figures depend on is taken under the control
+ * lock and stamped with the fire count (struct rig_cycle).
  */
 #include "rig.h"
 
@@ -38,7 +41,100 @@ struct vmm {
 	int dev_sock;
 	uint32_t gen;   /* device trigger generation */
 	uint32_t cycle; /* cycles this VMM's lineage has completed */
+	uint32_t gsi_of[RIG_MAX_VEC]; /* vector i's eventfd is attached to this gsi */
+	struct rig_guest guest;
+	bool kept;      /* old-vm-kept: stays after the handover, never migrates again */
 };
+
+static bool fault(const struct vmm *v, enum cprv_fault f)
+{
+	return v->c->scn.fault == f;
+}
+
+static void guest_init(struct vmm *v, uint64_t baseline)
+{
+	v->guest = (struct rig_guest){ .c = v->c, .vm = &v->vm, .routes = v->routes,
+				       .nvec = v->nvec, .role = v->role };
+	for (uint32_t i = 0; i < v->nvec; i++)
+		v->guest.svc[i] = baseline;
+}
+
+static void lock_or_die(struct vmm *v)
+{
+	if (rig_lock(v->c))
+		rig_die(v->c, v->role, "control lock owner died");
+}
+
+/* Vectors whose eventfd counter is non-zero (poll does not consume it). */
+static uint64_t pending_mask(struct vmm *v)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < v->nvec; i++) {
+		struct pollfd p = { .fd = v->efd[i], .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+			m |= 1ull << i;
+	}
+	return m;
+}
+
+static uint32_t lapic_of_gsi(const struct vmm *v, uint32_t gsi)
+{
+	for (uint32_t i = 0; i < v->nvec; i++)
+		if (v->routes[i].gsi == gsi)
+			return v->routes[i].data & 0xff;
+	return 0;
+}
+
+static bool irr_has(const uint32_t irr[8], uint32_t vec)
+{
+	return irr[vec / 32] & (1u << (vec % 32));
+}
+
+/*
+ * Under the lock: assign every irqfd and wait until KVM's replay of each
+ * pending counter (a kworker, after the ioctl returns) is in the IRR, so
+ * that no later guest service can race with it. The bit must be clear
+ * before, or the replay could not be told apart: a running guest is
+ * serviced first.
+ */
+static void attach_replay_locked(struct vmm *v, uint64_t pending)
+{
+	uint64_t deadline = rig_now() + RIG_TIMEOUT_MS * 1000000ull;
+	uint32_t irr[8];
+	bool clash = false;
+
+	if (cprv_vm_read_irr(&v->vm, irr))
+		rig_die(v->c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
+	for (uint32_t i = 0; i < v->nvec; i++)
+		if ((pending >> i & 1) && irr_has(irr, lapic_of_gsi(v, v->gsi_of[i])))
+			clash = true;
+	if (clash) {
+		if (!v->guest.running)
+			rig_die(v->c, v->role, "a pending vector's IRR bit is already set before "
+				"the attach: its replay could not be seen");
+		rig_guest_service_locked(&v->guest);
+	}
+	for (uint32_t i = 0; i < v->nvec; i++)
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+			rig_die(v->c, v->role, "KVM_IRQFD assign vector %u gsi %u: %s", i,
+				v->gsi_of[i], strerror(errno));
+	for (;;) {
+		bool all = true;
+
+		if (cprv_vm_read_irr(&v->vm, irr))
+			rig_die(v->c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
+		for (uint32_t i = 0; i < v->nvec; i++)
+			if ((pending >> i & 1) && !irr_has(irr, lapic_of_gsi(v, v->gsi_of[i])))
+				all = false;
+		if (all)
+			return;
+		if (rig_now() > deadline)
+			rig_die(v->c, v->role, "KVM's replay on irqfd assign never reached the IRR");
+		rig_sleep_until(rig_now() + 50000ull);
+	}
+}
 
 #define FD_IRQ "_interrupt"
 #define FD_DEV "_device"
@@ -70,9 +166,9 @@ static void new_eventfds(struct vmm *v)
 static void attach_all(struct vmm *v)
 {
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, false))
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
 			rig_die(v->c, v->role, "KVM_IRQFD assign vector %u gsi %u: %s", i,
-				v->routes[i].gsi, strerror(errno));
+				v->gsi_of[i], strerror(errno));
 }
 
 /* Hand triggers to the device and wait until it uses them. */
@@ -181,25 +277,150 @@ static void exec_new(struct vmm *v, uint32_t cycle)
 	rig_die(v->c, v->role, "execve /proc/self/exe: %s", strerror(errno));
 }
 
-/* CPR of this VMM, as the old side. Does not return. */
+/* Ask the device to let go of its triggers (fault trigger-teardown). */
+static void disarm_device(struct vmm *v)
+{
+	struct rig_dev_msg m = { .type = RIG_MSG_DISARM, .gen = v->gen };
+	int fds[RIG_MAX_VEC + 1], nfds;
+	ssize_t n;
+
+	if (rig_send_fds(v->dev_sock, &m, sizeof(m), NULL, 0))
+		rig_die(v->c, v->role, "disarming the device: %s", strerror(errno));
+	n = rig_recv_fds(v->dev_sock, &m, sizeof(m), fds, &nfds, RIG_MAX_VEC + 1, RIG_TIMEOUT_MS);
+	if (n != sizeof(m) || m.type != RIG_MSG_ACK)
+		rig_die(v->c, v->role, "device did not acknowledge the disarm");
+}
+
+/*
+ * The CPR failed (the new VMM died before attaching): the reference
+ * resumes the guest and re-assigns its irqfds in the same VM, where KVM
+ * replays what piled up; the fault failed-cpr-no-reattach carries on
+ * without them.
+ */
+static void recover(struct vmm *v, uint32_t cycle)
+{
+	struct rig_ctl *c = v->c;
+	struct rig_cycle *k = &c->cyc[cycle];
+
+	lock_or_die(v);
+	k->failed = 1;
+	v->guest.running = true;
+	if (!fault(v, CPRV_FAULT_FAILED_CPR_NO_REATTACH)) {
+		k->pending_attach = pending_mask(v);
+		attach_replay_locked(v, k->pending_attach);
+		k->n_attach = c->nfires;
+		k->reattached = 1;
+		rig_set_phase(c, cycle, CPRV_GT_PHASE_RUNNING_OLD, CPRV_GT_EV_REATTACH);
+	} else {
+		rig_add_event(c, cycle, CPRV_GT_EV_RESUME);
+	}
+	rig_unlock(c);
+	rig_guest_start(&v->guest);
+	rig_log(c, v->role, "cycle %u: CPR FAILED; %s", cycle, k->reattached ?
+		"irqfds re-assigned in the same VM, carrying on" :
+		"FAULT failed-cpr-no-reattach: carrying on without irqfds");
+	v->cycle = cycle;
+	RIG_STORE(&c->cycle_done, cycle);
+}
+
+/* Exec mode's failed CPR: the exec itself fails, the old image carries on. */
+static void exec_fails(struct vmm *v, uint32_t cycle)
+{
+	for (uint32_t i = 0; i < v->nvec; i++)
+		rig_set_cloexec(v->efd[i], true);
+	rig_log(v->c, v->role, "cycle %u: --fail-cpr: exec of a missing binary", cycle);
+	execl("/nonexistent/cprv-rig-fail-cpr", "cprv-rig", "exec-resume", (char *)NULL);
+	rig_log(v->c, v->role, "cycle %u: exec failed as planned: %s", cycle, strerror(errno));
+	unsetenv(RIG_ENV_EXEC_STATE);
+	rig_guest_start(&v->guest);
+	RIG_STORE(&v->c->cpr_failed, cycle);
+	recover(v, cycle);
+}
+
+/*
+ * Split brain (fault old-vm-kept): after the handover the old VMM resumes
+ * its guest and re-assigns its irqfds, as if its CPR had failed, and keeps
+ * its VM until the end of the run.
+ */
+static void keep_old_vm(struct vmm *v, uint32_t cycle)
+{
+	struct rig_ctl *c = v->c;
+	struct rig_cycle *k = &c->cyc[cycle];
+	int e = 0;
+
+	lock_or_die(v);
+	v->guest.running = true;
+	rig_guest_service_locked(&v->guest);
+	k->pending_reattach = pending_mask(v);
+	for (uint32_t i = 0; i < v->nvec && !e; i++)
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+			e = errno;
+	if (!e) {
+		uint64_t deadline = rig_now() + RIG_TIMEOUT_MS * 1000000ull;
+		uint32_t irr[8];
+		bool all = false;
+
+		/* The re-assign replays into the old VM, whose guest we just serviced. */
+		while (!all) {
+			all = true;
+			if (cprv_vm_read_irr(&v->vm, irr))
+				rig_die(c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
+			for (uint32_t i = 0; i < v->nvec; i++)
+				if ((k->pending_reattach >> i & 1) &&
+				    !irr_has(irr, lapic_of_gsi(v, v->gsi_of[i])))
+					all = false;
+			if (!all && rig_now() > deadline)
+				rig_die(c, v->role, "KVM's replay on the old VM never reached the IRR");
+			if (!all)
+				rig_sleep_until(rig_now() + 50000ull);
+		}
+		k->reattached = 1;
+	}
+	k->n_reattach = c->nfires;
+	rig_add_event(c, cycle, CPRV_GT_EV_OLD_REATTACH);
+	rig_unlock(c);
+	v->kept = true;
+	rig_log(c, v->role, "cycle %u: FAULT old-vm-kept: %s; keeping the old VM", cycle,
+		e ? "re-assign refused" : "irqfds re-assigned in the old VM");
+	if (e)
+		rig_log(c, v->role, "KVM_IRQFD re-assign: %s (this kernel allows one irqfd "
+			"per eventfd)", strerror(e));
+}
+
+/* CPR of this VMM, as the old side. Returns only if it stays (failed CPR, old-vm-kept). */
 static void outgoing(struct vmm *v, uint32_t cycle)
 {
 	struct rig_ctl *c = v->c;
+	struct rig_cycle *k = &c->cyc[cycle];
+	bool fail = c->scn.fail_cpr && cycle == 1;
 
 	read_irr(v, c->irr_old, &c->irr_old_valid);
-	if (rig_lock(c))
-		rig_die(c, v->role, "control lock owner died");
+	/*
+	 * Detach half a service period after the guest's last service: both
+	 * run off 1 ms timers and would otherwise tend to coincide, leaving
+	 * the IRR empty at the pause more often than a real guest would.
+	 */
+	if (v->guest.started)
+		rig_sleep_until(RIG_LOAD(&v->guest.t_last) +
+				(uint64_t)c->scn.service_period_us * 500ull);
+	lock_or_die(v);
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->routes[i].gsi, true)) {
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], true)) {
 			int e = errno;
 
 			rig_unlock(c);
 			rig_die(c, v->role, "KVM_IRQFD deassign vector %u: %s", i, strerror(e));
 		}
+	/* The guest pauses with the detach: what its IRR holds now is pending. */
+	v->guest.running = false;
+	k->n_detach = c->nfires;
+	memcpy(k->svc, v->guest.svc, sizeof(k->svc));
 	rig_set_phase(c, cycle, CPRV_GT_PHASE_DETACHED, CPRV_GT_EV_DETACH);
 	rig_unlock(c);
 	rig_log(c, v->role, "cycle %u: irqfds detached, blackout %u ms (%llu fires so far)",
 		cycle, c->scn.blackout_ms, (unsigned long long)RIG_LOAD(&c->nfires));
+	if (fault(v, CPRV_FAULT_TRIGGER_TEARDOWN))
+		disarm_device(v);
 	rig_sleep_ms(c->scn.blackout_ms);
 	/*
 	 * Interrupts the old LAPIC accepted but its guest never serviced would
@@ -207,19 +428,47 @@ static void outgoing(struct vmm *v, uint32_t cycle)
 	 * ("vfio/pci: preserve pending interrupts"). Nothing reaches the old
 	 * VM after the detach, so this is its final IRR.
 	 */
-	if (cprv_vm_read_irr(&v->vm, v->irr))
+	memset(v->irr, 0, sizeof(v->irr));
+	if (!fault(v, CPRV_FAULT_NO_LAPIC_RECOVERY) && cprv_vm_read_irr(&v->vm, v->irr))
 		rig_die(c, v->role, "KVM_GET_LAPIC: %s", strerror(errno));
-	if (c->scn.mode == CPRV_MODE_EXEC)
+	if (c->scn.mode == CPRV_MODE_EXEC) {
+		rig_guest_stop(&v->guest); /* exec takes every thread */
+		if (fail) {
+			exec_fails(v, cycle);
+			return;
+		}
 		exec_new(v, cycle);
+	}
 	send_transfer(v, cycle);
-	if (rig_wait_flag(c, &c->cycle_done, cycle, RIG_TIMEOUT_MS))
-		rig_die(c, v->role, "cycle %u: new VMM never went live: %s", cycle, strerror(errno));
+	{
+		uint64_t deadline = rig_now() + RIG_TIMEOUT_MS * 1000000ull;
+
+		/* The new VMM goes live, or (--fail-cpr) dies first. */
+		while (RIG_LOAD(&c->cycle_done) < cycle && RIG_LOAD(&c->cpr_failed) < cycle) {
+			if (rig_now() > deadline)
+				rig_die(c, v->role, "cycle %u: new VMM never went live", cycle);
+			if (getppid() != c->launcher_pid)
+				rig_die(c, v->role, "launcher is gone");
+			rig_sleep_ms(1);
+		}
+		fail = RIG_LOAD(&c->cpr_failed) >= cycle;
+	}
+	if (fail) {
+		recover(v, cycle);
+		return;
+	}
+	if (fault(v, CPRV_FAULT_OLD_VM_KEPT)) {
+		keep_old_vm(v, cycle);
+		return;
+	}
 	/* Holding the old VM would keep irq bypass busy (-EBUSY) on real hosts. */
+	rig_guest_stop(&v->guest);
 	cprv_vm_close(&v->vm);
 	for (uint32_t i = 0; i < v->nvec; i++)
 		close(v->efd[i]);
 	close(v->dev_sock);
-	rig_log(c, v->role, "cycle %u: old VM closed, exiting", cycle);
+	rig_log(c, v->role, "cycle %u: old VM closed (guest serviced %llu interrupts), exiting",
+		cycle, (unsigned long long)v->guest.nserviced);
 	exit(RIG_EXIT_OK);
 }
 
@@ -230,15 +479,23 @@ static int serve(struct vmm *v)
 
 	for (;;) {
 		if (RIG_LOAD(&c->vmm_stop)) {
+			/* The device is stopped: a last service leaves nothing pending. */
+			lock_or_die(v);
+			if (v->guest.running)
+				rig_guest_service_locked(&v->guest);
+			v->guest.running = false;
+			rig_unlock(c);
+			rig_guest_stop(&v->guest);
 			read_irr(v, c->irr_new, &c->irr_new_valid);
 			cprv_vm_close(&v->vm);
 			for (uint32_t i = 0; i < v->nvec; i++)
 				close(v->efd[i]);
 			close(v->dev_sock);
-			rig_log(c, v->role, "stopped");
+			rig_log(c, v->role, "stopped (guest serviced %llu interrupts)",
+				(unsigned long long)v->guest.nserviced);
 			return RIG_EXIT_OK;
 		}
-		if (RIG_LOAD(&c->cpr_request) > v->cycle)
+		if (!v->kept && RIG_LOAD(&c->cpr_request) > v->cycle)
 			outgoing(v, v->cycle + 1);
 		if (getppid() != c->launcher_pid)
 			rig_die(c, v->role, "launcher is gone");
@@ -250,18 +507,42 @@ int rig_vmm_first_main(struct rig_ctl *c, int dev_sock)
 {
 	struct vmm v = { .c = c, .role = "vmm-old", .nvec = c->scn.vectors, .dev_sock = dev_sock };
 
-	for (uint32_t i = 0; i < v.nvec; i++)
+	for (uint32_t i = 0; i < v.nvec; i++) {
 		v.routes[i] = (struct cprv_msi_route){ .gsi = i, .address = RIG_MSI_ADDR,
 						  .data = RIG_MSI_DATA0 + i };
+		v.gsi_of[i] = i;
+	}
 	memcpy(c->routes, v.routes, sizeof(v.routes));
 	build_vm(&v);
+	guest_init(&v, 0);
+	v.guest.running = true;
 	new_eventfds(&v);
 	attach_all(&v);
 	send_triggers(&v);
+	rig_guest_start(&v.guest);
 	rig_log(c, v.role, "VM up: %u MSI routes, irqfds attached, triggers handed to the device",
 		v.nvec);
 	RIG_STORE(&c->vmm_ready, 1);
 	return serve(&v);
+}
+
+/* Restore the old vCPU's pending interrupts ("preserve pending interrupts"). */
+static void restore_irr_locked(struct vmm *v, const struct rig_state *s)
+{
+	struct rig_ctl *c = v->c;
+
+	if (fault(v, CPRV_FAULT_NO_LAPIC_RECOVERY)) {
+		rig_log(c, v->role, "cycle %u: FAULT no-lapic-recovery: the old IRR is not restored",
+			s->cycle);
+		return;
+	}
+	if (cprv_vm_merge_irr(&v->vm, s->irr))
+		rig_die(c, v->role, "restoring the LAPIC IRR (KVM_SET_LAPIC): %s", strerror(errno));
+	c->irr_restored = 0;
+	for (int i = 0; i < 8; i++)
+		c->irr_restored += (uint32_t)__builtin_popcount(s->irr[i]);
+	rig_log(c, v->role, "cycle %u: %u pending interrupts restored into the new LAPIC IRR",
+		s->cycle, c->irr_restored);
 }
 
 /* The new side of CPR cycle s->cycle, from the state and fds received. */
@@ -269,12 +550,21 @@ static int incoming(struct rig_ctl *c, const char *role, const struct rig_state 
 {
 	struct vmm v = { .c = c, .role = role, .nvec = s->nvec, .gen = s->gen,
 			 .cycle = s->cycle };
+	struct rig_cycle *k = &c->cyc[s->cycle];
 	char name[32];
 	int preserved[RIG_MAX_VEC];
 
 	if (s->nvec != c->scn.vectors)
 		rig_die(c, role, "CPR state has %u vectors, the run has %u", s->nvec, c->scn.vectors);
 	memcpy(v.routes, s->routes, sizeof(v.routes));
+	for (uint32_t i = 0; i < v.nvec; i++)
+		v.gsi_of[i] = v.routes[i].gsi;
+	if (fault(&v, CPRV_FAULT_ROUTE_CHANGED))
+		v.routes[0].data = RIG_MSI_DATA0 + 0x20;
+	if (fault(&v, CPRV_FAULT_SWAPPED_VECTORS)) {
+		v.gsi_of[0] = v.routes[1].gsi;
+		v.gsi_of[1] = v.routes[0].gsi;
+	}
 	fd_name(name, sizeof(name), FD_IRQ);
 	for (uint32_t i = 0; i < v.nvec; i++) {
 		preserved[i] = rig_state_find_fd(s, name, i);
@@ -286,24 +576,26 @@ static int incoming(struct rig_ctl *c, const char *role, const struct rig_state 
 	if (v.dev_sock < 0)
 		rig_die(c, role, "CPR state lacks fd %s", name);
 	build_vm(&v);
-	/* Before any irqfd: the saved IRR goes in first, as QEMU loads the APIC. */
+	if (c->scn.fail_cpr && s->cycle == 1) {
+		/* Dies before it attaches anything: the old VMM must carry on. */
+		rig_log(c, role, "cycle %u: --fail-cpr: the incoming VMM dies before attaching",
+			s->cycle);
+		RIG_STORE(&c->cpr_failed, s->cycle);
+		exit(RIG_EXIT_OK);
+	}
+	guest_init(&v, k->n_detach);
 	read_irr(&v, c->irr_fresh, &c->irr_fresh_valid);
-	if (cprv_vm_merge_irr(&v.vm, s->irr))
-		rig_die(c, role, "restoring the LAPIC IRR (KVM_SET_LAPIC): %s", strerror(errno));
-	c->irr_restored = 0;
-	for (int i = 0; i < 8; i++)
-		c->irr_restored += (uint32_t)__builtin_popcount(s->irr[i]);
-	rig_log(c, role, "cycle %u: new VM, %u pending interrupts restored into its LAPIC IRR",
-		s->cycle, c->irr_restored);
-	if (c->scn.fault == CPRV_FAULT_NEW_EVENTFD) {
+	if (fault(&v, CPRV_FAULT_NEW_EVENTFD)) {
 		/* The bug: ignore what cpr_find_fd would return, make fresh ones. */
 		for (uint32_t i = 0; i < v.nvec; i++)
 			close(preserved[i]);
 		new_eventfds(&v);
-		if (rig_lock(c))
-			rig_die(c, role, "control lock owner died");
+		lock_or_die(&v);
 		attach_all(&v);
+		k->n_attach = c->nfires;
 		rig_add_event(c, s->cycle, CPRV_GT_EV_ATTACH);
+		restore_irr_locked(&v, s);
+		v.guest.running = true;
 		rig_unlock(c);
 		rig_log(c, role, "cycle %u: FAULT new-eventfd: irqfds on fresh eventfds, "
 			"re-arming the device", s->cycle);
@@ -311,14 +603,54 @@ static int incoming(struct rig_ctl *c, const char *role, const struct rig_state 
 		send_triggers(&v);
 	} else {
 		memcpy(v.efd, preserved, sizeof(preserved));
-		if (rig_lock(c))
-			rig_die(c, role, "control lock owner died");
-		attach_all(&v); /* KVM replays each pending count here */
+		if (fault(&v, CPRV_FAULT_LATE_ATTACH)) {
+			lock_or_die(&v);
+			restore_irr_locked(&v, s);
+			v.guest.running = true;
+			rig_add_event(c, s->cycle, CPRV_GT_EV_VM_RUN);
+			rig_unlock(c);
+			rig_guest_start(&v.guest);
+			rig_log(c, role, "cycle %u: FAULT late-attach: new VM runs, irqfds in %u ms",
+				s->cycle, c->scn.late_ms);
+			rig_sleep_ms(c->scn.late_ms);
+		}
+		lock_or_die(&v);
+		if (fault(&v, CPRV_FAULT_DRAIN_BEFORE_ATTACH)) {
+			/* The bug: a test-and-clear of each preserved counter before KVM sees it. */
+			uint64_t p = pending_mask(&v), val;
+
+			for (uint32_t i = 0; i < v.nvec; i++)
+				if ((p >> i & 1) && read(v.efd[i], &val, sizeof(val)) != sizeof(val))
+					rig_die(c, role, "read vector %u's eventfd: %s", i, strerror(errno));
+		}
+		k->pending_attach = pending_mask(&v);
+		attach_replay_locked(&v, k->pending_attach); /* KVM replays each pending count */
+		if (fault(&v, CPRV_FAULT_DOUBLE_REPLAY))
+			for (uint32_t i = 0; i < v.nvec; i++) {
+				uint32_t g = v.gsi_of[i], j;
+
+				if (!(k->pending_attach >> i & 1))
+					continue;
+				for (j = 0; j < v.nvec && v.routes[j].gsi != g; j++)
+					;
+				if (cprv_vm_signal_msi(&v.vm, v.routes[j].address, v.routes[j].data) < 0)
+					rig_die(c, role, "KVM_SIGNAL_MSI vector %u: %s", i, strerror(errno));
+			}
+		k->n_attach = c->nfires;
 		rig_set_phase(c, s->cycle, CPRV_GT_PHASE_RUNNING_NEW, CPRV_GT_EV_ATTACH);
+		if (!v.guest.running)
+			restore_irr_locked(&v, s);
+		v.guest.running = true;
 		rig_unlock(c);
-		rig_log(c, role, "cycle %u: new VM up, irqfds re-attached on the preserved eventfds",
-			s->cycle);
+		rig_log(c, role, "cycle %u: new VM up, irqfds re-attached on the preserved eventfds%s",
+			s->cycle, fault(&v, CPRV_FAULT_DOUBLE_REPLAY) ?
+			" (FAULT double-replay: pending vectors also signalled by hand)" : "");
+		if (fault(&v, CPRV_FAULT_TRIGGER_TEARDOWN)) {
+			v.gen++;
+			send_triggers(&v); /* re-arm with the same eventfds */
+		}
 	}
+	rig_guest_start(&v.guest);
 	RIG_STORE(&c->cycle_done, s->cycle);
 	return serve(&v);
 }
