@@ -181,6 +181,15 @@ struct an_rules {
 	uint32_t producers[16];
 	size_t n_producers;
 	bool activity;                /* a process appeared, died or passed fds in the open cycle */
+	/* trigger closes by a device inside a CPR window: a teardown only if
+	 * the device lives on (re-armed, or still there at the end), not when
+	 * it is simply shutting down */
+	struct an_close {
+		uint64_t ts, ctx;
+		uint32_t pid;
+		size_t cycle;
+	} closes[64];
+	size_t n_closes;
 };
 
 struct an_chainlist {

@@ -124,6 +124,38 @@ static size_t in_window(const struct cprv_analysis *a, uint64_t ts, uint64_t aft
 	return 0;
 }
 
+static int r1_commit_close(struct cprv_analysis *a, const struct an_close *cl)
+{
+	struct cprv_chain *c = violation(a, 1, cl->ts, cl->pid, cl->ctx);
+	int err;
+
+	err = an_chain_add(c, "the device (pid %u %s, the writer of ctx 0x%llx) closed that trigger eventfd at t=%.6f s, inside cpr #%zu",
+			   cl->pid, an_comm(a, cl->pid), (unsigned long long)cl->ctx,
+			   an_rel(a, cl->ts), cl->cycle);
+	if (!err)
+		err = an_chain_add(c, "fires the device would have sent while its trigger was torn down reach no eventfd: host probes cannot see them, so their loss is not counted");
+	return err;
+}
+
+/* Commits (pid's closes, or all with pid 0) as violations, or drops them. */
+static int r1_settle_closes(struct cprv_analysis *a, uint32_t pid, bool commit)
+{
+	struct an_rules *ru = &a->rules;
+	size_t keep = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < ru->n_closes; i++) {
+		if (pid && ru->closes[i].pid != pid) {
+			ru->closes[keep++] = ru->closes[i];
+			continue;
+		}
+		if (commit && !err)
+			err = r1_commit_close(a, &ru->closes[i]);
+	}
+	ru->n_closes = keep;
+	return err;
+}
+
 static int r1_event(struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	struct cprv_chain *c;
@@ -149,18 +181,24 @@ static int r1_event(struct cprv_analysis *a, const struct cprv_event *ev)
 	case CPRV_EV_CLOSE: {
 		const struct an_ctx *x = an_ctx_get(a, ev->obj, false);
 
+		struct an_rules *ru = &a->rules;
+		struct an_close cl = { ev->ts, ev->obj, ev->pid, 0 };
+
 		if (ev->flags != CPRV_OBJ_EVENTFD || !x || x->write_pid != ev->pid || !x->lv ||
 		    !(cy = in_window(a, ev->ts, 0)))
 			return 0;
-		c = violation(a, 1, ev->ts, ev->pid, ev->obj);
-		err = an_chain_add(c, "the device (pid %u %s, the writer of ctx 0x%llx) closed that trigger eventfd at t=%.6f s, inside cpr #%zu",
-				   ev->pid, an_comm(a, ev->pid), (unsigned long long)ev->obj,
-				   an_rel(a, ev->ts), cy);
-		if (!err)
-			err = an_chain_add(c, "fires the device would have sent while its trigger was torn down reach no eventfd: host probes cannot see them, so their loss is not counted");
-		return err;
+		cl.cycle = cy;
+		if (ru->n_closes == sizeof(ru->closes) / sizeof(ru->closes[0]))
+			return r1_commit_close(a, &cl);
+		ru->closes[ru->n_closes++] = cl;
+		return 0;
 	}
+	case CPRV_EV_EXIT:
+		/* a device shutting down closes its triggers: not a teardown */
+		return r1_settle_closes(a, ev->pid, false);
 	case CPRV_EV_FD_RECV:
+		if (ev->flags == CPRV_OBJ_EVENTFD && (err = r1_settle_closes(a, ev->pid, true)))
+			return err;
 		/* a re-armed device may take the new fds just after the attach */
 		if (ev->flags != CPRV_OBJ_EVENTFD || !is_producer(a, ev->pid) ||
 		    !(cy = in_window(a, ev->ts, a->o.settle_ns)))
@@ -222,10 +260,14 @@ int an_rules_overlap(struct cprv_analysis *a, const struct an_binding *old,
 
 /* ---- finish ---- */
 
-static void r1_finish(struct cprv_analysis *a)
+static int r1_finish(struct cprv_analysis *a)
 {
 	struct cprv_rule *r = &a->rules.r[0];
 	const bool *live = a->o.vis.live;
+
+	/* closes by devices still alive at the end: their triggers stayed down */
+	if (r1_settle_closes(a, 0, true))
+		return -ENOMEM;
 
 	if (r->breaks)
 		set(r, CPRV_RULE_BROKEN, "%llu trigger teardowns or re-points inside CPR windows",
@@ -237,6 +279,7 @@ static void r1_finish(struct cprv_analysis *a)
 	else
 		set(r, CPRV_RULE_HELD, "no trigger teardown or re-point seen in %zu CPR windows",
 		    a->n_cycles);
+	return 0;
 }
 
 static int r2_finish(struct cprv_analysis *a)
@@ -465,8 +508,7 @@ static void r5_finish(struct cprv_analysis *a)
 
 int an_rules_finish(struct cprv_analysis *a)
 {
-	r1_finish(a);
-	if (r2_finish(a) || r3_finish(a) || r4_finish(a))
+	if (r1_finish(a) || r2_finish(a) || r3_finish(a) || r4_finish(a))
 		return -ENOMEM;
 	r5_finish(a);
 	return r6_finish(a);

@@ -23,7 +23,7 @@ enum cprv_attach_kind {
 
 #define CPRV_MAX_VARIANTS 3
 #define CPRV_MAX_PROGS    3
-#define CPRV_HOOK_EVENTS  6
+#define CPRV_HOOK_EVENTS  10
 
 struct cprv_variant {
 	enum cprv_attach_kind kind;

@@ -117,7 +117,8 @@ const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX] = {
 		.role = "KVM/VFIO plumbing: VMs, routes, irqfds, LAPIC, SET_IRQS",
 		.canary = CPRV_CANARY_KVM,
 		.events = { CPRV_EV_KVM_CREATE_VM, CPRV_EV_KVM_IRQFD, CPRV_EV_KVM_ROUTE,
-			    CPRV_EV_KVM_ROUTING, CPRV_EV_KVM_SIGNAL_MSI, CPRV_EV_KVM_GET_LAPIC },
+			    CPRV_EV_KVM_ROUTING, CPRV_EV_KVM_SIGNAL_MSI, CPRV_EV_KVM_GET_LAPIC,
+			    CPRV_EV_KVM_SET_LAPIC, CPRV_EV_VFIO_SET_IRQS, CPRV_EV_VFIO_TRIGGER },
 		.variants = {
 			V(SYSCALL, "syscalls/sys_enter_ioctl", "sc_ioctl_enter", "sc_ioctl_exit"),
 		},

@@ -30,9 +30,22 @@ struct acase {
 	     "\"vectors\":4,\"rate_hz\":20000,\"duration_ms\":900,\"cpr_at_ms\":300," \
 	     "\"blackout_ms\":40,\"settle_ms\":200"
 
-static const char *const faults[] = {
-	"none", "new-eventfd", "drain-before-attach", "trigger-teardown", "no-lapic-recovery",
-	"double-replay", "route-changed", "late-attach", "old-vm-kept", "swapped-vectors",
+/* fault, the modes it runs in, extra scenario keys, a label */
+static const struct acase matrix[] = {
+	{ "none", "both", "", NULL },
+	{ "none", "both", "\"fail_cpr\":true", "failed-cpr" },
+	{ "none", "both", "\"cycles\":3,\"duration_ms\":1500", "3-cycles" },
+	{ "new-eventfd", "both", "", NULL },
+	{ "drain-before-attach", "both", "", NULL },
+	{ "trigger-teardown", "both", "", NULL },
+	{ "no-lapic-recovery", "both", "", NULL },
+	{ "no-lapic-recovery", "exec", "\"cycles\":3,\"duration_ms\":1500", "3-cycles" },
+	{ "double-replay", "both", "", NULL },
+	{ "route-changed", "both", "", NULL },
+	{ "late-attach", "both", "\"duration_ms\":1500", NULL },
+	{ "swapped-vectors", "both", "", NULL },
+	{ "old-vm-kept", "transfer", "", NULL },
+	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL },
 };
 
 struct row {
@@ -195,15 +208,18 @@ int main(int argc, char **argv)
 	fclose(f);
 	live_result_free(&r);
 
-	for (size_t fi = 0; fi < sizeof(faults) / sizeof(faults[0]); fi++) {
-		if (!wanted(argc, argv, faults[fi]))
+	for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+		const struct acase *m = &matrix[i];
+
+		if (!wanted(argc, argv, m->fault))
 			continue;
-		for (int m = 0; m < 2; m++)
-			cases[n++] = (struct acase){ faults[fi], modes[m], "", NULL };
+		for (int k = 0; k < 2; k++)
+			if (!strcmp(m->mode, "both") || !strcmp(m->mode, modes[k]))
+				cases[n++] = (struct acase){ m->fault, modes[k], m->extra, m->label };
 	}
 	if (!quick && wanted(argc, argv, "cycles"))
 		cases[n++] = (struct acase){ "none", "transfer",
-					     "\"cycles\":100,\"duration_ms\":30000,\"cpr_at_ms\":200,"
+					     "\"cycles\":100,\"duration_ms\":40000,\"cpr_at_ms\":200,"
 					     "\"blackout_ms\":10", "100-cycles" };
 
 	printf("%-34s %9s %9s %6s %6s %-12s %-12s %-8s %5s %s\n", "case", "exp lost", "lost",

@@ -1228,6 +1228,32 @@ static void test_rules_trigger_teardown(void **state)
 	evseq_free(&s);
 }
 
+/* A device shutting down closes its triggers: not a teardown, even inside a
+ * window that never closes (a failed CPR without re-attach). */
+static void test_rules_device_shutdown_is_not_teardown(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	memset(&p, 0, sizeof(p));
+	p.nvec = 1;
+	p.steady = 3;
+	evseq_init(&s);
+	evseq_cpr_start(&s, &p);
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], p.kvm, 0);
+	evseq_task(&s, 200, 201);
+	evseq_close(&s, CPRV_OBJ_EVENTFD, p.ctx[0]);
+	evseq_exit(&s);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+
+	assert_int_not_equal(rule(a, 1), CPRV_RULE_BROKEN);
+	assert_int_equal(cprv_analysis_rule(a, 1)->breaks, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
 /* route-changed and swapped-vectors: R3 (and R2 for the swap). */
 static void test_rules_routes(void **state)
 {
@@ -1406,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(test_lapic_not_checkable),
 		cmocka_unit_test(test_rules_new_eventfd),
 		cmocka_unit_test(test_rules_trigger_teardown),
+		cmocka_unit_test(test_rules_device_shutdown_is_not_teardown),
 		cmocka_unit_test(test_rules_routes),
 		cmocka_unit_test(test_rules_old_vm_kept),
 		cmocka_unit_test(test_failed_cpr),

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <bpf/libbpf.h>
+#include "event.h"
 #include "plan.h"
 #include "cprv.skel.h"
 
@@ -58,6 +59,24 @@ static void every_program_belongs_to_a_hook(void **state)
 			fail_msg("program %s is in no plan row: it could never load", name);
 	}
 	cprv__destroy(skel);
+}
+
+/* Every event type the BPF side emits belongs to a hook, so its visibility
+ * follows that hook's canary (a type in no row would always look blind). */
+static void every_event_type_belongs_to_a_hook(void **state)
+{
+	for (int t = 1; t < CPRV_EV_MAX; t++) {
+		bool found = false;
+
+		if (!strcmp(cprv_event_type_name(t), "unknown") || t == CPRV_EV_MARK ||
+		    t == CPRV_EV_UPROBE)
+			continue;
+		for (int h = 0; h < CPRV_HOOK_MAX && !found; h++)
+			for (int i = 0; i < CPRV_HOOK_EVENTS; i++)
+				found |= cprv_hook_table[h].events[i] == t;
+		if (!found)
+			fail_msg("event type %s is in no hook's row", cprv_event_type_name(t));
+	}
 }
 
 static void plan_json_round_trip(void **state)
@@ -128,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_hook_has_a_row_with_real_programs),
 		cmocka_unit_test(every_program_belongs_to_a_hook),
+		cmocka_unit_test(every_event_type_belongs_to_a_hook),
 		cmocka_unit_test(plan_json_round_trip),
 		cmocka_unit_test(malformed_plan_is_rejected),
 		cmocka_unit_test(only_live_probes_grant_visibility),
