@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs the live tests (root, BPF, KVM) of the build dir $1.
-#   tests/run-live.sh BUILD                 live_host, then live_kvm
+#   tests/run-live.sh BUILD                 live_host, live_kvm, live_accuracy
 #   tests/run-live.sh BUILD TEST [ARGS...]  just this KVM test (e.g. live_accuracy)
 #
 # live_host needs root and BPF only: it runs on this kernel as it is.
@@ -20,23 +20,29 @@ if [[ $(id -u) != 0 ]]; then
 	exit 1
 fi
 
-if (($# == 0)); then
-	echo "== live_host: BPF on this kernel ($(uname -r))"
-	"$BUILD/tests/live_host" || rc=1
-	set -- live_kvm
-fi
-test=$1
-shift
-if [[ -c /dev/kvm ]]; then
-	echo "== $test: on this kernel, /dev/kvm present"
-	"$BUILD/tests/$test" "$@" || rc=1
-else
+run_kvm_test() {
+	local test=$1 st
+	shift
+	if [[ -c /dev/kvm ]]; then
+		echo "== $test: on this kernel, /dev/kvm present"
+		"$BUILD/tests/$test" "$@"
+		return
+	fi
 	echo "== $test: this kernel has no /dev/kvm; running it in the nested L1 guest (tools/l1-run)"
 	tools/l1-run --timeout 4800 --env CPRV_BUILD="$BUILD" -- "$BUILD/tests/$test" "$@"
 	st=$?
 	if ((st >= 120 && st <= 124)); then
 		echo "live: the L1 guest could not run $test (l1-run exit $st, see above)" >&2
 	fi
-	((st == 0)) || rc=1
+	return $st
+}
+
+if (($# == 0)); then
+	echo "== live_host: BPF on this kernel ($(uname -r))"
+	"$BUILD/tests/live_host" || rc=1
+	run_kvm_test live_kvm || rc=1
+	run_kvm_test live_accuracy || rc=1
+else
+	run_kvm_test "$@" || rc=1
 fi
 exit $rc
