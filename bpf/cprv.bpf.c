@@ -1120,12 +1120,12 @@ int sc_recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* ------------------------------------------------------------ processes */
 
-static __always_inline void emit_comm(__u16 type, __u64 a0)
+static __always_inline void emit_comm(__u16 type, __u16 flags, __u64 a0)
 {
 	char comm[16] = {};
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	emit(type, 0, 0, a0, *(__u64 *)&comm[0], *(__u64 *)&comm[8], 0);
+	emit(type, flags, 0, a0, *(__u64 *)&comm[0], *(__u64 *)&comm[8], 0);
 }
 
 static __always_inline int on_exec(__u32 old_pid)
@@ -1133,7 +1133,7 @@ static __always_inline int on_exec(__u32 old_pid)
 	if (!is_tracked())
 		return 0;
 	bump(CPRV_HOOK_PROC_EXEC);
-	emit_comm(CPRV_EV_EXEC, old_pid);
+	emit_comm(CPRV_EV_EXEC, 0, old_pid);
 	return 0;
 }
 
@@ -1149,33 +1149,33 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return on_exec(ctx->old_pid);
 }
 
-static __always_inline int on_fork(__u32 child_tgid)
+/* maybe_thread: the classic tracepoint names the child's tid, not its tgid,
+ * so a new thread looks like a new process; the event says so
+ * (CPRV_FORK_MAYBE_THREAD) and the map gets a harmless stray tid. */
+static __always_inline int on_fork(__u32 child, __u16 maybe_thread)
 {
 	__u8 one = 1;
 
 	if (!is_tracked())
 		return 0;
 	bump(CPRV_HOOK_PROC_FORK);
-	if (child_tgid == bpf_get_current_pid_tgid() >> 32)
+	if (child == bpf_get_current_pid_tgid() >> 32)
 		return 0; /* a thread */
-	bpf_map_update_elem(&tracked, &child_tgid, &one, BPF_ANY);
-	emit_comm(CPRV_EV_FORK, child_tgid);
+	bpf_map_update_elem(&tracked, &child, &one, BPF_ANY);
+	emit_comm(CPRV_EV_FORK, maybe_thread, child);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tpb_fork, struct task_struct *parent, struct task_struct *child)
 {
-	return on_fork(BPF_CORE_READ(child, tgid));
+	return on_fork(BPF_CORE_READ(child, tgid), 0);
 }
 
-/* The classic form names the child's tid, not its tgid: a new thread of a
- * tracked process adds a stray tid to the map, which is harmless; the BTF
- * form is preferred by the plan for that reason. */
 SEC("tracepoint/sched/sched_process_fork")
 int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
-	return on_fork(ctx->child_pid);
+	return on_fork(ctx->child_pid, CPRV_FORK_MAYBE_THREAD);
 }
 
 static __always_inline int on_exit(void)
@@ -1189,7 +1189,7 @@ static __always_inline int on_exit(void)
 	if ((__u32)pt != tgid || !is_tracked())
 		return 0;
 	bump(CPRV_HOOK_PROC_EXIT);
-	emit_comm(CPRV_EV_EXIT, BPF_CORE_READ(t, exit_code));
+	emit_comm(CPRV_EV_EXIT, 0, BPF_CORE_READ(t, exit_code));
 	bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
 }

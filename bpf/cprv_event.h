@@ -75,13 +75,16 @@ struct cprv_event {
 #define CPRV_EV_FD_SEND          32  /* SCM_RIGHTS out: obj=private a0=fd; flags=object kind */
 #define CPRV_EV_FD_RECV          33  /* SCM_RIGHTS in: obj=private a0=fd; flags=object kind */
 #define CPRV_EV_EXEC             34  /* a0=old pid a1,a2=comm (16 bytes) */
-#define CPRV_EV_FORK             35  /* a0=child tgid */
+#define CPRV_EV_FORK             35  /* a0=child tgid; flags CPRV_FORK_MAYBE_THREAD */
 #define CPRV_EV_EXIT             36  /* a0=exit code */
 #define CPRV_EV_IRQ_NAME         38  /* a0=irq a1..a3=handler name, 24 bytes, NUL padded */
 #define CPRV_EV_UPROBE           40  /* a0=function id (plan), a1..a3=first arguments */
 /* written by user space, never by BPF */
 #define CPRV_EV_MARK             50  /* a0=CPRV_MARK_* a1,a2=argument */
 #define CPRV_EV_MAX              64
+
+/* CPRV_EV_FORK from the classic tracepoint: a0 may be a new thread's tid */
+#define CPRV_FORK_MAYBE_THREAD 1
 
 /* Object kinds, from the anon-inode name of the file behind an fd. */
 #define CPRV_OBJ_UNKNOWN     0

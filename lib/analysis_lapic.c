@@ -108,8 +108,13 @@ static int on_fork(struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	uint32_t child = (uint32_t)ev->a[0];
 
-	if (child == ev->pid)
-		return 0; /* a thread */
+	/* A thread shares its process's fds and is no holder of its own; a
+	 * fork seen only by the classic tracepoint may be one, and a thread
+	 * counted as a holder would keep every VM alive forever. So only a
+	 * certain fork inherits VM fds (a real child process that silently
+	 * keeps them is then missed: R6 may be held where it is not). */
+	if (child == ev->pid || (ev->flags & CPRV_FORK_MAYBE_THREAD))
+		return 0;
 	for (size_t v = 0; v < a->n_vm; v++) {
 		struct an_vm *vm = a->vm_list[v];
 		struct an_holder *p = holder(vm, ev->pid, false), *c;
