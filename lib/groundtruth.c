@@ -31,6 +31,7 @@ void cprv_gt_free(struct cprv_ground_truth *gt)
 	free(gt->phases);
 	free(gt->log);
 	free(gt->cycle_info);
+	free(gt->masks);
 	memset(gt, 0, sizeof(*gt));
 }
 
@@ -46,9 +47,9 @@ const struct cprv_gt_phase *cprv_gt_phase_find(const struct cprv_ground_truth *g
 void cprv_gt_tally(struct cprv_ground_truth *gt)
 {
 	gt->total = gt->before = gt->blackout = gt->after = gt->lost = 0;
-	gt->duplicates = gt->lost_unobservable = 0;
+	gt->duplicates = gt->lost_unobservable = gt->held = gt->held_delivered = 0;
 	for (uint32_t v = 0; v < gt->nvectors; v++) {
-		gt->vec[v].fires = gt->vec[v].lost = 0;
+		gt->vec[v].fires = gt->vec[v].lost = gt->vec[v].held = 0;
 		/* Not from the log: the rig sets these per vector. */
 		gt->duplicates += gt->vec[v].duplicates;
 		gt->lost_unobservable += gt->vec[v].lost_unobservable;
@@ -66,8 +67,11 @@ void cprv_gt_tally(struct cprv_ground_truth *gt)
 		if (f->vector < gt->nvectors) {
 			gt->vec[f->vector].fires++;
 			gt->vec[f->vector].lost += f->lost != 0;
+			gt->vec[f->vector].held += f->held != 0;
 		}
 		gt->lost += f->lost != 0;
+		gt->held += f->held != 0;
+		gt->held_delivered += f->held && !f->lost;
 	}
 }
 
@@ -95,6 +99,8 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 	struct json_object *rules = json_object_new_array();
 	struct json_object *guest = json_object_new_object();
 	struct json_object *cyc = json_object_new_array();
+	struct json_object *hpv = json_object_new_array();
+	struct json_object *masks = json_object_new_array();
 
 	json_object_object_add(root, "format", json_object_new_string(CPRV_GT_FORMAT));
 	json_object_object_add(root, "version", json_object_new_int(CPRV_GT_VERSION));
@@ -115,6 +121,7 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 		json_object_array_add(upv, u64(gt->vec[v].lost_unobservable));
 		json_object_array_add(dpv, u64(gt->vec[v].duplicates));
 		json_object_array_add(spv, u64(gt->vec[v].serviced));
+		json_object_array_add(hpv, u64(gt->vec[v].held));
 	}
 	json_object_object_add(root, "vector_info", vi);
 	for (size_t i = 0; i < gt->nphases; i++) {
@@ -148,6 +155,9 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 		}
 	json_object_object_add(exp, "rules_broken", rules);
 	json_object_object_add(exp, "min_gap_ms", u64(gt->min_gap_ms));
+	json_object_object_add(exp, "held", u64(gt->held));
+	json_object_object_add(exp, "held_per_vector", hpv);
+	json_object_object_add(exp, "held_delivered", u64(gt->held_delivered));
 	json_object_object_add(root, "expected", exp);
 	json_object_object_add(guest, "service_period_us", u64(gt->service_period_us));
 	json_object_object_add(guest, "serviced_per_vector", spv);
@@ -162,15 +172,29 @@ static struct json_object *build(const struct cprv_ground_truth *gt)
 		json_object_array_add(cyc, o);
 	}
 	json_object_object_add(root, "cycle_info", cyc);
+	json_object_object_add(root, "msi", json_object_new_string(gt->msi[0] ? gt->msi : "msix"));
+	for (size_t i = 0; i < gt->nmasks; i++) {
+		const struct cprv_gt_mask *m = &gt->masks[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vector", u64(m->vector));
+		json_object_object_add(o, "mask_ts", u64(m->mask_ts));
+		json_object_object_add(o, "unmask_ts", u64(m->unmask_ts));
+		json_object_object_add(o, "held", u64(m->held));
+		json_object_object_add(o, "injected", json_object_new_boolean(m->injected));
+		json_object_array_add(masks, o);
+	}
+	json_object_object_add(root, "mask_windows", masks);
 	for (size_t i = 0; i < gt->nlog; i++) {
 		const struct cprv_gt_fire *f = &gt->log[i];
-		struct json_object *e = json_object_new_array_ext(5);
+		struct json_object *e = json_object_new_array_ext(6);
 
 		json_object_array_add(e, u64(f->ts));
 		json_object_array_add(e, u64(f->vector));
 		json_object_array_add(e, u64(f->phase));
 		json_object_array_add(e, u64(f->generation));
 		json_object_array_add(e, u64(f->lost));
+		json_object_array_add(e, u64(f->held));
 		json_object_array_add(log, e);
 	}
 	json_object_object_add(root, "fire_log", log);
@@ -440,6 +464,59 @@ static int read_v2(struct rd *r, struct json_object *root, struct json_object *e
 	return read_cycle_info(r, root, gt);
 }
 
+/* The fields version 3 added: MSI kind, held fires, mask windows. */
+static int read_v3(struct rd *r, struct json_object *root, struct json_object *exp,
+		   struct cprv_ground_truth *gt)
+{
+	struct json_object *a;
+	uint64_t sum, delivered;
+	size_t n;
+
+	if (want_str(r, root, "msi", gt->msi, sizeof(gt->msi)))
+		return -1;
+	if (strcmp(gt->msi, "msix") && strcmp(gt->msi, "msi"))
+		return bad(r, "field 'msi' is '%s', must be msix or msi", gt->msi);
+	if (want_num(r, exp, "held", &gt->held) ||
+	    vec_array(r, exp, "held_per_vector", gt, offsetof(struct cprv_gt_vector, held), &sum) ||
+	    want_num(r, exp, "held_delivered", &gt->held_delivered))
+		return -1;
+	if (sum != gt->held)
+		return bad(r, "expected.held_per_vector adds up to %llu, expected.held is %llu",
+			   (unsigned long long)sum, (unsigned long long)gt->held);
+	if (gt->held_delivered > gt->held)
+		return bad(r, "expected.held_delivered (%llu) exceeds expected.held (%llu)",
+			   (unsigned long long)gt->held_delivered, (unsigned long long)gt->held);
+	if (want(r, root, "mask_windows", json_type_array, &a))
+		return -1;
+	n = json_object_array_length(a);
+	gt->masks = calloc(n ? n : 1, sizeof(*gt->masks));
+	if (!gt->masks)
+		return bad(r, "out of memory");
+	sum = delivered = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i), *inj;
+		struct cprv_gt_mask *m = &gt->masks[i];
+
+		if (!json_object_is_type(o, json_type_object))
+			return bad(r, "mask_windows[%zu] must be an object", i);
+		if (want_u32(r, o, "vector", &m->vector) || want_num(r, o, "mask_ts", &m->mask_ts) ||
+		    want_num(r, o, "unmask_ts", &m->unmask_ts) || want_num(r, o, "held", &m->held) ||
+		    want(r, o, "injected", json_type_boolean, &inj))
+			return -1;
+		if (m->vector >= gt->nvectors || m->unmask_ts < m->mask_ts)
+			return bad(r, "mask_windows[%zu]: vector out of range or unmask before mask", i);
+		m->injected = json_object_get_boolean(inj) ? 1 : 0;
+		sum += m->held;
+		delivered += m->injected ? m->held : 0;
+		gt->nmasks++;
+	}
+	if (sum != gt->held || delivered != gt->held_delivered)
+		return bad(r, "mask_windows hold %llu fires (%llu delivered), expected.held is %llu "
+			   "(%llu delivered)", (unsigned long long)sum, (unsigned long long)delivered,
+			   (unsigned long long)gt->held, (unsigned long long)gt->held_delivered);
+	return 0;
+}
+
 static int read_fires(struct rd *r, struct json_object *root,
 		      struct cprv_ground_truth *gt)
 {
@@ -470,7 +547,13 @@ static int read_fires(struct rd *r, struct json_object *root,
 	if (sum != gt->lost)
 		return bad(r, "expected.lost_per_vector adds up to %llu, expected.lost is %llu",
 			   (unsigned long long)sum, (unsigned long long)gt->lost);
-	return gt->version >= 2 ? read_v2(r, root, exp, gt) : 0;
+	/* Before v3 the rig only had MSI-X, never masked. */
+	snprintf(gt->msi, sizeof(gt->msi), "msix");
+	if (gt->version < 2)
+		return 0;
+	if (read_v2(r, root, exp, gt))
+		return -1;
+	return gt->version >= 3 ? read_v3(r, root, exp, gt) : 0;
 }
 
 /*
@@ -481,7 +564,9 @@ static int read_log(struct rd *r, struct json_object *root, unsigned flags,
 		    struct cprv_ground_truth *gt)
 {
 	struct json_object *a;
-	uint64_t *fires = NULL, *lost = NULL, nlost = 0;
+	uint64_t *fires = NULL, *lost = NULL, *held = NULL, nlost = 0;
+	/* v3 added the held column. */
+	int cols = gt->version >= 3 ? 6 : 5;
 	size_t n;
 	int ret = -1;
 
@@ -495,54 +580,62 @@ static int read_log(struct rd *r, struct json_object *root, unsigned flags,
 			   (unsigned long long)gt->total);
 	fires = calloc(gt->nvectors, sizeof(*fires));
 	lost = calloc(gt->nvectors, sizeof(*lost));
+	held = calloc(gt->nvectors, sizeof(*held));
 	if (flags & CPRV_GT_LOAD_FIRE_LOG)
 		gt->log = calloc(n ? n : 1, sizeof(*gt->log));
-	if (!fires || !lost || ((flags & CPRV_GT_LOAD_FIRE_LOG) && !gt->log)) {
+	if (!fires || !lost || !held || ((flags & CPRV_GT_LOAD_FIRE_LOG) && !gt->log)) {
 		bad(r, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
-		uint64_t f[5];
+		uint64_t f[6] = { 0 };
 		char what[64];
 
-		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 5) {
-			bad(r, "fire_log[%zu] must be [ts,vector,phase,generation,lost]", i);
+		if (!json_object_is_type(e, json_type_array) ||
+		    json_object_array_length(e) != (size_t)cols) {
+			bad(r, "fire_log[%zu] must be [ts,vector,phase,generation,lost%s]", i,
+			    cols == 6 ? ",held" : "");
 			goto out;
 		}
-		for (int k = 0; k < 5; k++) {
+		for (int k = 0; k < cols; k++) {
 			snprintf(what, sizeof(what), "fire_log[%zu][%d]", i, k);
 			if (num(r, json_object_array_get_idx(e, (size_t)k), what, &f[k]))
 				goto out;
 		}
 		if (f[1] >= gt->nvectors || f[2] < CPRV_GT_PHASE_RUNNING_OLD ||
-		    f[2] > CPRV_GT_PHASE_DONE || f[3] > UINT32_MAX || f[4] > 1) {
-			bad(r, "fire_log[%zu]: vector, phase, generation or lost out of range", i);
+		    f[2] > CPRV_GT_PHASE_DONE || f[3] > UINT32_MAX || f[4] > 1 || f[5] > 1) {
+			bad(r, "fire_log[%zu]: vector, phase, generation, lost or held out of range", i);
 			goto out;
 		}
 		fires[f[1]]++;
 		lost[f[1]] += f[4];
+		held[f[1]] += f[5];
 		nlost += f[4];
 		if (gt->log) {
 			gt->log[i] = (struct cprv_gt_fire){
 				.ts = f[0], .vector = (uint32_t)f[1], .phase = (uint32_t)f[2],
 				.generation = (uint32_t)f[3], .lost = (uint32_t)f[4],
+				.held = (uint32_t)f[5],
 			};
 			gt->nlog++;
 		}
 	}
 	for (uint32_t v = 0; v < gt->nvectors; v++)
-		if (fires[v] != gt->vec[v].fires || lost[v] != gt->vec[v].lost) {
+		if (fires[v] != gt->vec[v].fires || lost[v] != gt->vec[v].lost ||
+		    held[v] != gt->vec[v].held) {
 			bad(r, "fire_log disagrees with the totals on vector %u "
-			    "(log: %llu fires %llu lost; totals: %llu fires %llu lost)", v,
-			    (unsigned long long)fires[v], (unsigned long long)lost[v],
-			    (unsigned long long)gt->vec[v].fires, (unsigned long long)gt->vec[v].lost);
+			    "(log: %llu fires %llu lost %llu held; totals: %llu fires %llu lost "
+			    "%llu held)", v, (unsigned long long)fires[v], (unsigned long long)lost[v],
+			    (unsigned long long)held[v], (unsigned long long)gt->vec[v].fires,
+			    (unsigned long long)gt->vec[v].lost, (unsigned long long)gt->vec[v].held);
 			goto out;
 		}
 	ret = 0;
 out:
 	free(fires);
 	free(lost);
+	free(held);
 	return ret;
 }
 

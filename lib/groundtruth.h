@@ -16,11 +16,19 @@
  *                "min_gap_ms":N},
  *    "guest":{"service_period_us":N,"serviced_per_vector":[..]},
  *    "cycle_info":[{"cycle":1,"failed":false},..],
- *    "fire_log":[[ts,vector,phase,generation,lost],..]}
+ *    "msi":"msix",
+ *    "mask_windows":[{"vector":1,"mask_ts":NS,"unmask_ts":NS,"held":N,
+ *                     "injected":true},..],
+ *    "fire_log":[[ts,vector,phase,generation,lost,held],..]}
  *
  * Version 2 added lost_unobservable*, duplicates_per_vector, rules_broken,
  * min_gap_ms, guest and cycle_info (all required in a v2 file); version 1
- * files still read, with those zero or empty. Fires the rig's device dropped
+ * files still read, with those zero or empty. Version 3 added msi,
+ * expected.held, held_per_vector, held_delivered, mask_windows and the
+ * sixth fire_log column, held: the fire was taken out of the eventfd
+ * counter by a VMM's read() while its MSI-X vector was masked (into the
+ * PBA); it is delivered when the unmask sends it by hand (KVM_SIGNAL_MSI,
+ * "injected"), else lost (fault pba-dropped). Fires the rig's device dropped
  * (fault trigger-teardown) never reached an eventfd: they are not in
  * fire_log or fires, only in lost_unobservable.
  *
@@ -36,7 +44,7 @@
 #include <stdint.h>
 
 #define CPRV_GT_FORMAT  "cprv-ground-truth"
-#define CPRV_GT_VERSION 2
+#define CPRV_GT_VERSION 3
 
 /* Conformance rules R1..R6 (rules_broken), as bits 1 << (n - 1). */
 #define CPRV_GT_RULE(n) (1u << ((n) - 1))
@@ -72,6 +80,15 @@ struct cprv_gt_vector {
 	uint64_t lost_unobservable;
 	uint64_t duplicates;
 	uint64_t serviced; /* the rig's guest took this vector's interrupt so often */
+	uint64_t held;     /* v3: fires read into the PBA while masked */
+};
+
+/* v3: one guest mask/unmask of an MSI-X vector. */
+struct cprv_gt_mask {
+	uint32_t vector;
+	uint64_t mask_ts, unmask_ts; /* KVM_IRQFD deassign / re-assign */
+	uint64_t held;               /* fires read into the PBA meanwhile */
+	uint32_t injected;           /* 1: the unmask sent the held MSI by hand */
 };
 
 struct cprv_gt_cycle {
@@ -91,6 +108,7 @@ struct cprv_gt_fire {
 	uint32_t phase;      /* CPRV_GT_PHASE_* */
 	uint32_t generation; /* trigger generation: 0, +1 per trigger switch */
 	uint32_t lost;       /* 1: expected lost */
+	uint32_t held;       /* v3: 1: read into the PBA while masked */
 };
 
 struct cprv_ground_truth {
@@ -111,6 +129,12 @@ struct cprv_ground_truth {
 	uint32_t service_period_us;
 	struct cprv_gt_cycle *cycle_info;
 	size_t ncycle_info;
+	/* v3 */
+	char msi[8];                 /* "msix", "msi" (v1, v2: "msix") */
+	uint64_t held;               /* sum of vec[].held */
+	uint64_t held_delivered;     /* held and not lost */
+	struct cprv_gt_mask *masks;
+	size_t nmasks;
 	struct cprv_gt_fire *log; /* optional (see CPRV_GT_LOAD_FIRE_LOG) */
 	size_t nlog;
 };
@@ -131,9 +155,9 @@ int cprv_gt_parse(const char *text, const char *origin, unsigned flags,
 		  struct cprv_ground_truth *gt, char *err, size_t errlen);
 
 /*
- * Recompute per-vector fires and expected lost, and the totals, from the
- * fire log, and duplicates and lost_unobservable from vec[] (which the rig
- * sets per vector). The rig fills vec[], phases and log, then calls this.
+ * Recompute per-vector fires, expected lost and held, and the totals
+ * (held_delivered too), from the fire log, and duplicates and
+ * lost_unobservable from vec[] (which the rig sets per vector). The rig fills vec[], phases and log, then calls this.
  */
 void cprv_gt_tally(struct cprv_ground_truth *gt);
 

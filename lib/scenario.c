@@ -26,6 +26,11 @@ static const char *const fault_names[] = {
 	[CPRV_FAULT_SWAPPED_VECTORS] = "swapped-vectors",
 	[CPRV_FAULT_TRIGGER_TEARDOWN] = "trigger-teardown",
 	[CPRV_FAULT_FAILED_CPR_NO_REATTACH] = "failed-cpr-no-reattach",
+	[CPRV_FAULT_PBA_DROPPED] = "pba-dropped",
+};
+static const char *const msi_names[] = {
+	[CPRV_MSI_MSIX] = "msix",
+	[CPRV_MSI_MSI] = "msi",
 };
 static const char *const kind_names[] = { [CPRV_KIND_RIG] = "rig" };
 static const char *const expect_names[] = {
@@ -52,6 +57,8 @@ const char *cprv_mode_name(enum cprv_cpr_mode m) { return name_of(mode_names, NE
 const char *cprv_fault_name(enum cprv_fault f) { return name_of(fault_names, NELEM(fault_names), f); }
 const char *cprv_kind_name(enum cprv_scn_kind k) { return name_of(kind_names, NELEM(kind_names), k); }
 const char *cprv_expect_name(enum cprv_verdict_expect v) { return name_of(expect_names, NELEM(expect_names), v); }
+const char *cprv_msi_name(enum cprv_msi_kind m) { return name_of(msi_names, NELEM(msi_names), m); }
+int cprv_msi_parse(const char *name) { return lookup(msi_names, NELEM(msi_names), name); }
 int cprv_mode_parse(const char *name) { return lookup(mode_names, NELEM(mode_names), name); }
 int cprv_fault_parse(const char *name) { return lookup(fault_names, NELEM(fault_names), name); }
 
@@ -84,6 +91,8 @@ void cprv_scenario_defaults(struct cprv_scenario *s)
 	s->service_period_us = 1000;
 	s->late_ms = 300;
 	s->fail_cpr = 0;
+	s->msi = CPRV_MSI_MSIX;
+	s->nmask = 0;
 	s->expect_verdict = CPRV_EXPECT_PASS;
 }
 
@@ -152,6 +161,51 @@ static int parse_expect(struct json_object *obj, struct cprv_scenario *s,
 			return fail(err, errlen, origin,
 				    "field 'expect.verdict' is '%s', must be one of: pass, fail", str);
 		s->expect_verdict = (enum cprv_verdict_expect)v;
+	}
+	return 0;
+}
+
+static int parse_mask(struct json_object *arr, struct cprv_scenario *s,
+		      const char *origin, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return fail(err, errlen, origin, "field 'mask' must be an array of "
+			    "{\"vector\":N,\"at_ms\":N,\"for_ms\":N}");
+	n = json_object_array_length(arr);
+	if (n > CPRV_SCENARIO_MAX_MASKS)
+		return fail(err, errlen, origin, "field 'mask' has %zu windows, at most %d allowed",
+			    n, CPRV_SCENARIO_MAX_MASKS);
+	s->nmask = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		struct cprv_mask_window *w = &s->mask[i];
+		unsigned have = 0;
+		char key[48];
+
+		if (!json_object_is_type(o, json_type_object))
+			return fail(err, errlen, origin, "mask[%zu] must be an object", i);
+		json_object_object_foreach(o, k, val) {
+			uint32_t *dst = NULL, min = 0;
+			unsigned bit = 0;
+
+			if (!strcmp(k, "vector"))
+				dst = &w->vector, bit = 1;
+			else if (!strcmp(k, "at_ms"))
+				dst = &w->at_ms, bit = 2;
+			else if (!strcmp(k, "for_ms"))
+				dst = &w->for_ms, bit = 4, min = 1;
+			else
+				return fail(err, errlen, origin, "unknown key 'mask[%zu].%s'", i, k);
+			snprintf(key, sizeof(key), "mask[%zu].%s", i, k);
+			if (get_u32(val, key, min, CPRV_SCENARIO_MAX_MS, dst, origin, err, errlen))
+				return -1;
+			have |= bit;
+		}
+		if (have != 7)
+			return fail(err, errlen, origin, "mask[%zu] needs vector, at_ms and for_ms", i);
+		s->nmask++;
 	}
 	return 0;
 }
@@ -244,10 +298,78 @@ static int parse_field(const char *key, struct json_object *val,
 		if (!json_object_is_type(val, json_type_boolean))
 			return fail(err, errlen, origin, "field 'fail_cpr' must be true or false");
 		s->fail_cpr = json_object_get_boolean(val) ? 1 : 0;
+	} else if (strcmp(key, "msi") == 0) {
+		if (get_str(val, key, &str, origin, err, errlen))
+			return -1;
+		v = cprv_msi_parse(str);
+		if (v < 0)
+			return fail(err, errlen, origin,
+				    "field 'msi' is '%s', must be one of: msix, msi", str);
+		s->msi = (enum cprv_msi_kind)v;
+	} else if (strcmp(key, "mask") == 0) {
+		return parse_mask(val, s, origin, err, errlen);
 	} else if (strcmp(key, "expect") == 0) {
 		return parse_expect(val, s, origin, err, errlen);
 	} else {
 		return fail(err, errlen, origin, "unknown key '%s'", key);
+	}
+	return 0;
+}
+
+/* The interrupt capability and the guest's mask schedule. */
+static int validate_msi(const struct cprv_scenario *s, const char *origin,
+			char *err, size_t errlen)
+{
+	if ((unsigned)s->msi > CPRV_MSI_MSI)
+		return fail(err, errlen, origin, "msi %u is unknown", (unsigned)s->msi);
+	if (s->nmask > CPRV_SCENARIO_MAX_MASKS)
+		return fail(err, errlen, origin, "at most %d mask windows", CPRV_SCENARIO_MAX_MASKS);
+	if (s->msi == CPRV_MSI_MSI) {
+		/* Multiple Message Enable: 1, 2, 4 .. 32 messages, data base | vector. */
+		if (s->vectors > CPRV_SCENARIO_MAX_MSI_VEC || (s->vectors & (s->vectors - 1)))
+			return fail(err, errlen, origin, "msi 'msi' needs vectors a power of two "
+				    "up to %d (multiple message enable), not %u",
+				    CPRV_SCENARIO_MAX_MSI_VEC, s->vectors);
+		if (s->nmask)
+			return fail(err, errlen, origin, "field 'mask' needs msi 'msix': plain MSI "
+				    "has no per-vector mask bits");
+		if (s->fault == CPRV_FAULT_PBA_DROPPED)
+			return fail(err, errlen, origin, "fault pba-dropped needs msi 'msix': plain "
+				    "MSI has no pending bit array");
+	}
+	if (s->fault == CPRV_FAULT_PBA_DROPPED && !s->nmask)
+		return fail(err, errlen, origin, "fault pba-dropped needs a 'mask' window: only a "
+			    "masked vector's fires reach the PBA");
+	/* Other faults' ground truth assumes every vector attached at the CPR. */
+	if (s->nmask && s->fault != CPRV_FAULT_NONE && s->fault != CPRV_FAULT_PBA_DROPPED)
+		return fail(err, errlen, origin, "field 'mask' combines only with fault none or "
+			    "pba-dropped, not %s", cprv_fault_name(s->fault));
+	if (s->nmask && s->fail_cpr)
+		return fail(err, errlen, origin, "field 'mask' does not combine with fail_cpr");
+	if (s->nmask && !s->service_period_us)
+		return fail(err, errlen, origin, "field 'mask' needs service_period_us > 0: "
+			    "the guest that masks never runs");
+	for (uint32_t i = 0; i < s->nmask; i++) {
+		const struct cprv_mask_window *w = &s->mask[i];
+
+		if (w->vector >= s->vectors)
+			return fail(err, errlen, origin, "mask[%u].vector is %u, the device has %u "
+				    "vectors", i, w->vector, s->vectors);
+		if (!w->for_ms)
+			return fail(err, errlen, origin, "mask[%u].for_ms must be positive", i);
+		/* The unmask must fall due while the device fires, with room to run. */
+		if ((uint64_t)w->at_ms + w->for_ms + 100 > s->duration_ms)
+			return fail(err, errlen, origin, "mask[%u] ends at %llu ms: it must end at "
+				    "least 100 ms before duration_ms (%u)", i,
+				    (unsigned long long)w->at_ms + w->for_ms, s->duration_ms);
+		for (uint32_t j = 0; j < i; j++) {
+			const struct cprv_mask_window *o = &s->mask[j];
+
+			if (o->vector == w->vector && w->at_ms < o->at_ms + o->for_ms &&
+			    o->at_ms < w->at_ms + w->for_ms)
+				return fail(err, errlen, origin, "mask[%u] and mask[%u] overlap on "
+					    "vector %u", j, i, w->vector);
+		}
 	}
 	return 0;
 }
@@ -290,6 +412,8 @@ int cprv_scenario_validate(const struct cprv_scenario *s, const char *origin,
 	    s->fault != CPRV_FAULT_FAILED_CPR_NO_REATTACH)
 		return fail(err, errlen, origin, "fail_cpr combines only with fault none or "
 			    "failed-cpr-no-reattach, not %s", cprv_fault_name(s->fault));
+	if (validate_msi(s, origin, err, errlen))
+		return -1;
 	if (s->fault == CPRV_FAULT_LATE_ATTACH && s->late_ms + 100 > s->duration_ms - s->cpr_at_ms)
 		return fail(err, errlen, origin, "late_ms (%u) needs duration_ms - cpr_at_ms "
 			    "(%u) of at least late_ms + 100", s->late_ms,

@@ -7,6 +7,7 @@
  *    "mode":"transfer","vectors":4,"rate_hz":20000,"duration_ms":1500,
  *    "cpr_at_ms":500,"blackout_ms":50,"cycles":1,"fault":"none",
  *    "settle_ms":200,"service_period_us":1000,"late_ms":300,"fail_cpr":false,
+ *    "msi":"msix","mask":[{"vector":1,"at_ms":250,"for_ms":200}],
  *    "expect":{"verdict":"pass"}}
  *
  * format, version and kind are required; every other key has a default
@@ -45,10 +46,33 @@ enum cprv_fault {
 	CPRV_FAULT_SWAPPED_VECTORS,     /* vector 0's eventfd on gsi 1 and 1's on gsi 0 */
 	CPRV_FAULT_TRIGGER_TEARDOWN,    /* device trigger disarmed during the blackout */
 	CPRV_FAULT_FAILED_CPR_NO_REATTACH, /* failed CPR; the old VMM does not re-attach */
+	CPRV_FAULT_PBA_DROPPED,         /* MSI-X unmask clears the PBA bit without sending the MSI */
 	CPRV_FAULT_COUNT
 };
 
 enum cprv_verdict_expect { CPRV_EXPECT_PASS = 0, CPRV_EXPECT_FAIL };
+
+/*
+ * The device's interrupt capability. MSI-X: a table with a mask bit per
+ * vector and a pending bit array; plain MSI: 1 to 32 vectors (a power of
+ * two, "multiple message enable") with contiguous data base | vector and no
+ * per-vector mask.
+ */
+enum cprv_msi_kind { CPRV_MSI_MSIX = 0, CPRV_MSI_MSI };
+
+#define CPRV_SCENARIO_MAX_MASKS   16
+#define CPRV_SCENARIO_MAX_MSI_VEC 32
+
+/*
+ * The guest masks `vector` at_ms after the first fire and unmasks it for_ms
+ * later. A paused guest (CPR) does neither: what falls due during the pause
+ * happens when the new VM runs, so a window may straddle a CPR.
+ */
+struct cprv_mask_window {
+	uint32_t vector;
+	uint32_t at_ms;
+	uint32_t for_ms;
+};
 
 struct cprv_scenario {
 	char name[64];
@@ -65,6 +89,9 @@ struct cprv_scenario {
 	uint32_t service_period_us; /* guest LAPIC servicing period; 0: never services */
 	uint32_t late_ms;     /* fault late-attach: attach this long after the new VM runs */
 	uint32_t fail_cpr;    /* 1: the first CPR fails (the incoming VMM dies before attaching) */
+	enum cprv_msi_kind msi;
+	uint32_t nmask;
+	struct cprv_mask_window mask[CPRV_SCENARIO_MAX_MASKS];
 	enum cprv_verdict_expect expect_verdict;
 };
 
@@ -88,6 +115,8 @@ const char *cprv_mode_name(enum cprv_cpr_mode m);
 const char *cprv_fault_name(enum cprv_fault f);
 const char *cprv_kind_name(enum cprv_scn_kind k);
 const char *cprv_expect_name(enum cprv_verdict_expect v);
+const char *cprv_msi_name(enum cprv_msi_kind m); /* "msix", "msi" */
+int cprv_msi_parse(const char *name);
 /* Name -> value; -1 if unknown. */
 int cprv_mode_parse(const char *name);
 int cprv_fault_parse(const char *name);

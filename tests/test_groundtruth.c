@@ -69,6 +69,19 @@ static void test_tally(void **state)
 	cprv_gt_free(&gt);
 }
 
+/* Field by field: the structs have padding that calloc and assignment may not agree on. */
+static void assert_logs_equal(const struct cprv_gt_fire *a, const struct cprv_gt_fire *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(a[i].ts, b[i].ts);
+		assert_int_equal(a[i].vector, b[i].vector);
+		assert_int_equal(a[i].phase, b[i].phase);
+		assert_int_equal(a[i].generation, b[i].generation);
+		assert_int_equal(a[i].lost, b[i].lost);
+		assert_int_equal(a[i].held, b[i].held);
+	}
+}
+
 static char *tmpfile_path(void)
 {
 	char *p = strdup("/tmp/cprv-test-gt.XXXXXX");
@@ -134,7 +147,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(cprv_gt_phase_find(&back, 1, "switch")->ts, T0 + 8500);
 	assert_null(cprv_gt_phase_find(&back, 2, "attach"));
 	assert_int_equal(back.nlog, 12);
-	assert_memory_equal(back.log, gt.log, 12 * sizeof(*gt.log));
+	assert_logs_equal(back.log, gt.log, 12);
 	cprv_gt_free(&back);
 
 	/* Without the flag the log is checked but not kept. */
@@ -182,7 +195,7 @@ static struct json_object *at(struct json_object *o, const char *key)
 }
 
 static void m_format(struct json_object *r) { json_object_object_add(r, "format", json_object_new_string("cprv-trace")); }
-static void m_version(struct json_object *r) { json_object_object_add(r, "version", json_object_new_int(3)); }
+static void m_version(struct json_object *r) { json_object_object_add(r, "version", json_object_new_int(4)); }
 static void m_rule(struct json_object *r)
 {
 	json_object_array_add(at(at(r, "expected"), "rules_broken"), json_object_new_string("R7"));
@@ -236,10 +249,47 @@ static void m_phase_name(struct json_object *r)
 			       json_object_new_int(1));
 }
 
+/* v3 */
+static void m_log_5col(struct json_object *r)
+{
+	json_object_array_del_idx(json_object_array_get_idx(at(r, "fire_log"), 0), 5, 1);
+}
+static void m_log_held(struct json_object *r)
+{
+	json_object_array_put_idx(json_object_array_get_idx(at(r, "fire_log"), 0), 5,
+				  json_object_new_int(1));
+}
+static void m_no_msi(struct json_object *r) { json_object_object_del(r, "msi"); }
+static void m_msi_bad(struct json_object *r) { json_object_object_add(r, "msi", json_object_new_string("msi-x")); }
+static void m_held_sum(struct json_object *r)
+{
+	json_object_object_add(at(r, "expected"), "held", json_object_new_int(2));
+}
+static void m_no_masks(struct json_object *r) { json_object_object_del(r, "mask_windows"); }
+static struct json_object *a_window(uint64_t mask_ts, uint64_t unmask_ts, int held)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "vector", json_object_new_int(0));
+	json_object_object_add(o, "mask_ts", json_object_new_int64((int64_t)mask_ts));
+	json_object_object_add(o, "unmask_ts", json_object_new_int64((int64_t)unmask_ts));
+	json_object_object_add(o, "held", json_object_new_int(held));
+	json_object_object_add(o, "injected", json_object_new_boolean(0));
+	return o;
+}
+static void m_mask_held(struct json_object *r)
+{
+	json_object_array_add(at(r, "mask_windows"), a_window(T0, T0 + 5, 1));
+}
+static void m_mask_order(struct json_object *r)
+{
+	json_object_array_add(at(r, "mask_windows"), a_window(T0 + 5, T0, 0));
+}
+
 static void test_malformed(void **state)
 {
 	expect_error(m_format, "gt.json: format is 'cprv-trace', expected 'cprv-ground-truth'");
-	expect_error(m_version, "gt.json: version 3 is not supported (this build reads versions 1 to 2)");
+	expect_error(m_version, "gt.json: version 4 is not supported (this build reads versions 1 to 3)");
 	expect_error(m_rule, "gt.json: expected.rules_broken[0] must be \"R1\" to \"R6\"");
 	expect_error(m_dup_sum, "gt.json: expected.duplicates_per_vector adds up to 0, "
 		     "expected.duplicates is 1");
@@ -254,12 +304,120 @@ static void test_malformed(void **state)
 	expect_error(m_negative, "gt.json: per_vector[0] must be a non-negative integer");
 	expect_error(m_lost_sum, "gt.json: expected.lost_per_vector adds up to 5, expected.lost is 4");
 	expect_error(m_log_vector,
-		     "gt.json: fire_log[0]: vector, phase, generation or lost out of range");
+		     "gt.json: fire_log[0]: vector, phase, generation, lost or held out of range");
 	expect_error(m_log_disagree, "gt.json: fire_log disagrees with the totals on vector 0 "
-		     "(log: 3 fires 1 lost; totals: 4 fires 1 lost)");
+		     "(log: 3 fires 1 lost 0 held; totals: 4 fires 1 lost 0 held)");
 	expect_error(m_log_short, "gt.json: fire_log has 11 entries, fires.total is 12");
-	expect_error(m_log_entry, "gt.json: fire_log[3] must be [ts,vector,phase,generation,lost]");
+	expect_error(m_log_entry, "gt.json: fire_log[3] must be [ts,vector,phase,generation,lost,held]");
+	expect_error(m_log_5col, "gt.json: fire_log[0] must be [ts,vector,phase,generation,lost,held]");
+	expect_error(m_log_held, "gt.json: fire_log disagrees with the totals on vector 0 "
+		     "(log: 4 fires 1 lost 1 held; totals: 4 fires 1 lost 0 held)");
+	expect_error(m_no_msi, "gt.json: missing field 'msi'");
+	expect_error(m_msi_bad, "gt.json: field 'msi' is 'msi-x', must be msix or msi");
+	expect_error(m_held_sum, "gt.json: expected.held_per_vector adds up to 0, expected.held is 2");
+	expect_error(m_no_masks, "gt.json: missing field 'mask_windows'");
+	expect_error(m_mask_held, "gt.json: mask_windows hold 1 fires (0 delivered), expected.held "
+		     "is 0 (0 delivered)");
+	expect_error(m_mask_order, "gt.json: mask_windows[0]: vector out of range or unmask "
+		     "before mask");
 	expect_error(m_phase_name, "gt.json: field 'name' must be a string");
+}
+
+/* Make a v3 file a v2 one: no msi, held or mask windows, 5 log columns. */
+static void strip_v3(struct json_object *root)
+{
+	struct json_object *log = at(root, "fire_log");
+
+	json_object_object_del(root, "msi");
+	json_object_object_del(root, "mask_windows");
+	json_object_object_del(at(root, "expected"), "held");
+	json_object_object_del(at(root, "expected"), "held_per_vector");
+	json_object_object_del(at(root, "expected"), "held_delivered");
+	for (size_t i = 0; i < json_object_array_length(log); i++)
+		json_object_array_del_idx(json_object_array_get_idx(log, i), 5, 1);
+}
+
+/* A version 2 file (issue 3 before MSI-X masking) still reads: msix, nothing held. */
+static void test_v2_readable(void **state)
+{
+	struct cprv_ground_truth gt, back;
+	char *path = tmpfile_path(), err[512] = "";
+	struct json_object *root;
+
+	make_gt(&gt);
+	assert_int_equal(cprv_gt_write(path, &gt, err, sizeof(err)), 0);
+	root = json_object_from_file(path);
+	json_object_object_add(root, "version", json_object_new_int(2));
+	strip_v3(root);
+	assert_int_equal(cprv_gt_parse(json_object_to_json_string(root), "gt.json",
+				       CPRV_GT_LOAD_FIRE_LOG, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.version, 2);
+	assert_string_equal(back.msi, "msix");
+	assert_int_equal(back.held, 0);
+	assert_int_equal(back.nmasks, 0);
+	assert_int_equal(back.lost, 5);
+	assert_int_equal(back.nlog, 12);
+	cprv_gt_free(&back);
+	/* The same file as version 3 lacks the msi field. */
+	json_object_object_add(root, "version", json_object_new_int(3));
+	assert_int_equal(cprv_gt_parse(json_object_to_json_string(root), "gt.json", 0, &back,
+				       err, sizeof(err)), -1);
+	assert_string_equal(err, "gt.json: missing field 'msi'");
+	json_object_put(root);
+	cprv_gt_free(&gt);
+	unlink(path);
+	free(path);
+}
+
+/*
+ * v3: a pba-dropped-like run on vector 1: of its fires, two were held in a
+ * mask window that dropped its PBA bit (lost), one in a window that sent it
+ * by hand (delivered).
+ */
+static void test_held(void **state)
+{
+	struct cprv_ground_truth gt, back;
+	char *path = tmpfile_path(), err[512] = "";
+
+	make_gt(&gt);
+	snprintf(gt.msi, sizeof(gt.msi), "msix");
+	/* vector 1's fires are i = 1, 4, 7, 10 */
+	gt.log[1].held = 1;
+	gt.log[4].held = 1;
+	gt.log[4].lost = 1; /* also a blackout fire: already lost */
+	gt.log[10].held = 1;
+	gt.log[10].lost = 1;
+	gt.masks = calloc(2, sizeof(*gt.masks));
+	gt.masks[0] = (struct cprv_gt_mask){ .vector = 1, .mask_ts = T0 + 500,
+					     .unmask_ts = T0 + 1500, .held = 1, .injected = 1 };
+	gt.masks[1] = (struct cprv_gt_mask){ .vector = 1, .mask_ts = T0 + 3900,
+					     .unmask_ts = T0 + 11000, .held = 2, .injected = 0 };
+	gt.nmasks = 2;
+	cprv_gt_tally(&gt);
+	assert_int_equal(gt.held, 3);
+	assert_int_equal(gt.vec[1].held, 3);
+	assert_int_equal(gt.vec[0].held, 0);
+	assert_int_equal(gt.held_delivered, 1);
+	assert_int_equal(gt.lost, 6);
+	assert_int_equal(cprv_gt_write(path, &gt, err, sizeof(err)), 0);
+	assert_int_equal(cprv_gt_load_ex(path, CPRV_GT_LOAD_FIRE_LOG, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.msi, "msix");
+	assert_int_equal(back.held, 3);
+	assert_int_equal(back.held_delivered, 1);
+	assert_int_equal(back.vec[1].held, 3);
+	assert_int_equal(back.nmasks, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(back.masks[i].vector, gt.masks[i].vector);
+		assert_int_equal(back.masks[i].mask_ts, gt.masks[i].mask_ts);
+		assert_int_equal(back.masks[i].unmask_ts, gt.masks[i].unmask_ts);
+		assert_int_equal(back.masks[i].held, gt.masks[i].held);
+		assert_int_equal(back.masks[i].injected, gt.masks[i].injected);
+	}
+	assert_logs_equal(back.log, gt.log, 12);
+	cprv_gt_free(&back);
+	cprv_gt_free(&gt);
+	unlink(path);
+	free(path);
 }
 
 /* A version 1 file (issue 2's rig) still reads: the v2 fields are zero. */
@@ -277,6 +435,7 @@ static void test_v1_readable(void **state)
 	json_object_object_add(root, "version", json_object_new_int(1));
 	json_object_object_del(root, "guest");
 	json_object_object_del(root, "cycle_info");
+	strip_v3(root);
 	for (size_t i = 0; i < sizeof(v2_only) / sizeof(v2_only[0]); i++)
 		json_object_object_del(at(root, "expected"), v2_only[i]);
 	assert_int_equal(cprv_gt_parse(json_object_to_json_string(root), "gt.json", 0, &back,
@@ -355,6 +514,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_v1_readable),
+		cmocka_unit_test(test_v2_readable),
+		cmocka_unit_test(test_held),
 		cmocka_unit_test(test_no_log),
 		cmocka_unit_test(test_phase_names),
 	};

@@ -72,6 +72,115 @@ static void test_v2_keys(void **state)
 		assert_int_equal(cprv_fault_parse(cprv_fault_name((enum cprv_fault)f)), f);
 }
 
+/* Issue 3: the interrupt capability and the guest's mask schedule. */
+static void test_msi_keys(void **state)
+{
+	static const char text[] =
+		"{" HEAD ",\"msi\":\"msix\",\"fault\":\"pba-dropped\",\"cpr_at_ms\":500,"
+		"\"mask\":[{\"vector\":1,\"at_ms\":300,\"for_ms\":400},"
+		"{\"for_ms\":50,\"vector\":3,\"at_ms\":0},"
+		"{\"vector\":1,\"at_ms\":700,\"for_ms\":100}]}";
+	static const char plain[] = "{" HEAD ",\"msi\":\"msi\",\"vectors\":32}";
+	struct cprv_scenario s, d;
+	char err[256] = "";
+
+	cprv_scenario_defaults(&d);
+	assert_int_equal(d.msi, CPRV_MSI_MSIX);
+	assert_int_equal(d.nmask, 0);
+	assert_int_equal(cprv_scenario_parse(text, "t.json", &s, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(s.msi, CPRV_MSI_MSIX);
+	assert_int_equal(s.fault, CPRV_FAULT_PBA_DROPPED);
+	assert_int_equal(s.nmask, 3);
+	assert_int_equal(s.mask[0].vector, 1);
+	assert_int_equal(s.mask[0].at_ms, 300);
+	assert_int_equal(s.mask[0].for_ms, 400);
+	assert_int_equal(s.mask[1].vector, 3);
+	assert_int_equal(s.mask[1].at_ms, 0);
+	assert_int_equal(s.mask[1].for_ms, 50);
+	/* Back to back on one vector: the second starts as the first ends. */
+	assert_int_equal(s.mask[2].at_ms, 700);
+	assert_int_equal(cprv_scenario_parse(plain, "t.json", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.msi, CPRV_MSI_MSI);
+	assert_int_equal(s.vectors, 32);
+	assert_int_equal(s.nmask, 0);
+	assert_int_equal(cprv_msi_parse("msi"), CPRV_MSI_MSI);
+	assert_int_equal(cprv_msi_parse("msix"), CPRV_MSI_MSIX);
+	assert_int_equal(cprv_msi_parse("MSI-X"), -1);
+	assert_string_equal(cprv_msi_name(CPRV_MSI_MSI), "msi");
+	assert_string_equal(cprv_fault_name(CPRV_FAULT_PBA_DROPPED), "pba-dropped");
+}
+
+#define MASK1 "\"mask\":[{\"vector\":1,\"at_ms\":300,\"for_ms\":400}]"
+
+static const struct { const char *text, *want; } msi_bad[] = {
+	{ "{" HEAD ",\"msi\":\"msi-x\"}", "t.json: field 'msi' is 'msi-x', must be one of: msix, msi" },
+	{ "{" HEAD ",\"msi\":1}", "t.json: field 'msi' must be a string" },
+	{ "{" HEAD ",\"msi\":\"msi\"," MASK1 "}",
+	  "t.json: field 'mask' needs msi 'msix': plain MSI has no per-vector mask bits" },
+	{ "{" HEAD ",\"msi\":\"msi\",\"vectors\":6}",
+	  "t.json: msi 'msi' needs vectors a power of two up to 32 (multiple message enable), not 6" },
+	{ "{" HEAD ",\"msi\":\"msi\",\"vectors\":64}",
+	  "t.json: msi 'msi' needs vectors a power of two up to 32 (multiple message enable), not 64" },
+	{ "{" HEAD ",\"msi\":\"msi\",\"fault\":\"pba-dropped\"}",
+	  "t.json: fault pba-dropped needs msi 'msix': plain MSI has no pending bit array" },
+	{ "{" HEAD ",\"fault\":\"pba-dropped\"}",
+	  "t.json: fault pba-dropped needs a 'mask' window: only a masked vector's fires reach the PBA" },
+	{ "{" HEAD ",\"fault\":\"drain-before-attach\"," MASK1 "}",
+	  "t.json: field 'mask' combines only with fault none or pba-dropped, not drain-before-attach" },
+	{ "{" HEAD ",\"fail_cpr\":true," MASK1 "}", "t.json: field 'mask' does not combine with fail_cpr" },
+	{ "{" HEAD ",\"service_period_us\":0," MASK1 "}",
+	  "t.json: field 'mask' needs service_period_us > 0: the guest that masks never runs" },
+	{ "{" HEAD ",\"mask\":{}}",
+	  "t.json: field 'mask' must be an array of {\"vector\":N,\"at_ms\":N,\"for_ms\":N}" },
+	{ "{" HEAD ",\"mask\":[1]}", "t.json: mask[0] must be an object" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":1,\"at_ms\":3}]}",
+	  "t.json: mask[0] needs vector, at_ms and for_ms" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":1,\"at_ms\":3,\"for_ms\":0}]}",
+	  "t.json: field 'mask[0].for_ms' must be a positive integer" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":1,\"at_ms\":3,\"for_ms\":5,\"unmask\":1}]}",
+	  "t.json: unknown key 'mask[0].unmask'" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":\"1\",\"at_ms\":3,\"for_ms\":5}]}",
+	  "t.json: field 'mask[0].vector' must be a non-negative integer" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":4,\"at_ms\":3,\"for_ms\":5}]}",
+	  "t.json: mask[0].vector is 4, the device has 4 vectors" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":0,\"at_ms\":1000,\"for_ms\":401}]}",
+	  "t.json: mask[0] ends at 1401 ms: it must end at least 100 ms before duration_ms (1500)" },
+	{ "{" HEAD ",\"mask\":[{\"vector\":2,\"at_ms\":100,\"for_ms\":200},"
+	  "{\"vector\":1,\"at_ms\":100,\"for_ms\":200},{\"vector\":2,\"at_ms\":299,\"for_ms\":5}]}",
+	  "t.json: mask[0] and mask[2] overlap on vector 2" },
+};
+
+static void test_msi_bad(void **state)
+{
+	char many[2048];
+	struct cprv_scenario s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(msi_bad) / sizeof(msi_bad[0]); i++) {
+		err[0] = '\0';
+		if (cprv_scenario_parse(msi_bad[i].text, "t.json", &s, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", msi_bad[i].text);
+		if (strcmp(err, msi_bad[i].want) != 0)
+			fail_msg("for %s\n  got  %s\n  want %s", msi_bad[i].text, err, msi_bad[i].want);
+	}
+	/* One window more than the table holds. */
+	snprintf(many, sizeof(many), "{" HEAD ",\"mask\":[");
+	for (int i = 0; i <= CPRV_SCENARIO_MAX_MASKS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%s{\"vector\":0,\"at_ms\":%d,\"for_ms\":1}", i ? "," : "", i * 10);
+	snprintf(many + strlen(many), sizeof(many) - strlen(many), "]}");
+	assert_int_equal(cprv_scenario_parse(many, "t.json", &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.json: field 'mask' has 17 windows, at most 16 allowed");
+	/* Validation runs again after command-line overrides (cprv-rig --msi msi). */
+	assert_int_equal(cprv_scenario_parse("{" HEAD "," MASK1 "}", "t.json", &s, err,
+					     sizeof(err)), 0);
+	s.msi = CPRV_MSI_MSI;
+	assert_int_equal(cprv_scenario_validate(&s, "options", err, sizeof(err)), -1);
+	assert_string_equal(err, "options: field 'mask' needs msi 'msix': plain MSI has no "
+			    "per-vector mask bits");
+}
+
 static void test_defaults(void **state)
 {
 	struct cprv_scenario s, d;
@@ -116,7 +225,8 @@ static const struct bad_case bad_cases[] = {
 	{ "{" HEAD ",\"fault\":\"drained\"}",
 	  "t.json: field 'fault' is 'drained', must be one of: none, new-eventfd, "
 	  "drain-before-attach, no-lapic-recovery, double-replay, route-changed, late-attach, "
-	  "old-vm-kept, swapped-vectors, trigger-teardown, failed-cpr-no-reattach" },
+	  "old-vm-kept, swapped-vectors, trigger-teardown, failed-cpr-no-reattach, "
+	  "pba-dropped" },
 	{ "{" HEAD ",\"name\":\"\"}", "t.json: field 'name' must be 1 to 63 characters" },
 	{ "{" HEAD ",\"expect\":\"pass\"}", "t.json: field 'expect' must be an object" },
 	{ "{" HEAD ",\"expect\":{\"verdict\":\"maybe\"}}",
@@ -229,6 +339,10 @@ static void test_repo_scenarios(void **state)
 		  CPRV_EXPECT_PASS },
 		{ "scenarios/rig-new-eventfd.json", "rig-new-eventfd", CPRV_MODE_TRANSFER,
 		  CPRV_FAULT_NEW_EVENTFD, CPRV_EXPECT_FAIL },
+		{ "scenarios/rig-msix-mask.json", "rig-msix-mask", CPRV_MODE_TRANSFER,
+		  CPRV_FAULT_NONE, CPRV_EXPECT_PASS },
+		{ "scenarios/rig-pba-dropped.json", "rig-pba-dropped", CPRV_MODE_TRANSFER,
+		  CPRV_FAULT_PBA_DROPPED, CPRV_EXPECT_FAIL },
 	};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -245,6 +359,27 @@ static void test_repo_scenarios(void **state)
 		assert_int_equal(s.vectors, 4);
 		assert_int_equal(s.rate_hz, 20000);
 		assert_int_equal(s.blackout_ms, 50);
+		assert_int_equal(s.msi, CPRV_MSI_MSIX);
+		if (strstr(files[i].file, "msix-mask") || strstr(files[i].file, "pba-dropped")) {
+			/* Vector 1's window straddles the CPR: masked before, unmasked after. */
+			assert_int_equal(s.nmask, 2);
+			assert_int_equal(s.mask[1].vector, 1);
+			assert_true(s.mask[1].at_ms < s.cpr_at_ms);
+			assert_true(s.mask[1].at_ms + s.mask[1].for_ms > s.cpr_at_ms + s.blackout_ms);
+		} else {
+			assert_int_equal(s.nmask, 0);
+		}
+	}
+	{
+		struct cprv_scenario s;
+		char path[1024], err[512];
+
+		repo_path(path, sizeof(path), "scenarios/rig-msi.json");
+		if (cprv_scenario_load(path, &s, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_int_equal(s.msi, CPRV_MSI_MSI);
+		assert_int_equal(s.vectors, 8);
+		assert_int_equal(s.nmask, 0);
 	}
 }
 
@@ -263,6 +398,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_v2_keys),
+		cmocka_unit_test(test_msi_keys),
+		cmocka_unit_test(test_msi_bad),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_syntax_error_line),

@@ -45,6 +45,31 @@ void rig_guest_service_locked(struct rig_guest *g)
 		}
 }
 
+/*
+ * Unmasks before masks, so that a window starting as another of the same
+ * vector ends finds the vector unmasked. A paused guest writes nothing:
+ * whatever fell due meanwhile happens at its first tick in the new VM.
+ */
+void rig_guest_masks_locked(struct rig_guest *g)
+{
+	struct rig_ctl *c = g->c;
+	uint64_t t0 = RIG_LOAD(&c->t_first_fire), now = rig_now();
+
+	if (!g->set_mask || !t0)
+		return;
+	for (uint32_t w = 0; w < c->scn.nmask; w++) {
+		const struct cprv_mask_window *m = &c->scn.mask[w];
+
+		if (c->masks[w].state == RIG_MASK_MASKED &&
+		    now >= t0 + ((uint64_t)m->at_ms + m->for_ms) * 1000000ull)
+			g->set_mask(g->vmm, w, false);
+	}
+	for (uint32_t w = 0; w < c->scn.nmask; w++)
+		if (c->masks[w].state == RIG_MASK_DUE &&
+		    now >= t0 + (uint64_t)c->scn.mask[w].at_ms * 1000000ull)
+			g->set_mask(g->vmm, w, true);
+}
+
 static void *guest_main(void *arg)
 {
 	struct rig_guest *g = arg;
@@ -56,8 +81,10 @@ static void *guest_main(void *arg)
 		rig_sleep_until(next);
 		if (rig_lock(c))
 			rig_die(c, g->role, "control lock owner died");
-		if (g->running && !RIG_LOAD(&g->stop))
+		if (g->running && !RIG_LOAD(&g->stop)) {
 			rig_guest_service_locked(g);
+			rig_guest_masks_locked(g);
+		}
 		rig_unlock(c);
 	}
 	return NULL;

@@ -268,6 +268,56 @@ static uint32_t fire_lost(const struct rig_ctl *c, uint64_t i, const struct rig_
 	}
 }
 
+/*
+ * Was fire i read into the PBA? Every fire of a vector between its mask
+ * and its unmask (both stamped under the lock) was: the VMM polls the
+ * eventfd while masked and reads it once more before the re-assign.
+ */
+static bool fire_held(const struct rig_ctl *c, uint64_t i, const struct rig_fire *f)
+{
+	for (uint32_t w = 0; w < c->scn.nmask; w++) {
+		const struct rig_mask *m = &c->masks[w];
+
+		if (c->scn.mask[w].vector == f->vector && m->state == RIG_MASK_UNMASKED &&
+		    i >= m->n_mask && i < m->n_unmask)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The mask windows, and a check that the fires the log puts in each equal
+ * what the VMMs actually read() out of the counter meanwhile.
+ */
+static void mask_truth(struct launch *l, struct cprv_ground_truth *gt)
+{
+	const struct rig_ctl *c = l->c;
+
+	for (uint32_t w = 0; w < c->scn.nmask; w++) {
+		const struct rig_mask *m = &c->masks[w];
+		uint32_t vec = c->scn.mask[w].vector;
+		uint64_t held = 0;
+
+		if (m->state != RIG_MASK_UNMASKED) {
+			rig_log(c, ROLE, "warning: mask window %u (vector %u at %u ms) %s", w, vec,
+				c->scn.mask[w].at_ms, m->state == RIG_MASK_DUE ?
+				"never started: the guest was not running" : "never ended");
+			continue;
+		}
+		for (size_t i = 0; i < gt->nlog; i++)
+			held += gt->log[i].held && gt->log[i].vector == vec &&
+				i >= m->n_mask && i < m->n_unmask;
+		if (held != m->held)
+			fail(l, "mask window %u (vector %u): %llu fires fell in it, the VMMs read %llu "
+			     "out of the eventfd", w, vec, (unsigned long long)held,
+			     (unsigned long long)m->held);
+		gt->masks[gt->nmasks++] = (struct cprv_gt_mask){
+			.vector = vec, .mask_ts = m->ts_mask, .unmask_ts = m->ts_unmask,
+			.held = held, .injected = m->injected,
+		};
+	}
+}
+
 /* Duplicates, unobservable losses, broken rules, gaps: everything but per-fire loss. */
 static void expect_more(const struct rig_ctl *c, struct cprv_ground_truth *gt)
 {
@@ -326,7 +376,9 @@ static void write_truth(struct launch *l, const char *path)
 	gt.phases = calloc(c->nphases + 1, sizeof(*gt.phases));
 	gt.log = calloc(n ? n : 1, sizeof(*gt.log));
 	gt.cycle_info = calloc(c->scn.cycles, sizeof(*gt.cycle_info));
-	if (!gt.vec || !gt.phases || !gt.log || !gt.cycle_info)
+	gt.masks = calloc(c->scn.nmask + 1, sizeof(*gt.masks));
+	snprintf(gt.msi, sizeof(gt.msi), "%s", cprv_msi_name(c->scn.msi));
+	if (!gt.vec || !gt.phases || !gt.log || !gt.cycle_info || !gt.masks)
 		fail(l, "out of memory for the ground truth");
 	for (uint32_t v = 0; v < gt.nvectors; v++)
 		gt.vec[v] = (struct cprv_gt_vector){ .vector = v, .gsi = c->routes[v].gsi,
@@ -338,13 +390,18 @@ static void write_truth(struct launch *l, const char *path)
 	gt.nphases = c->nphases + 1;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct rig_fire *f = &l->log[i];
+		bool held = fire_held(c, i, f);
 
+		/* pba-dropped: the pending bit was cleared, the held fires never sent. */
 		gt.log[i] = (struct cprv_gt_fire){
 			.ts = f->ts, .vector = f->vector, .phase = f->phase, .generation = f->gen,
-			.lost = fire_lost(c, i, f),
+			.lost = fire_lost(c, i, f) ||
+				(held && c->scn.fault == CPRV_FAULT_PBA_DROPPED),
+			.held = held,
 		};
 	}
 	gt.nlog = n;
+	mask_truth(l, &gt);
 	cprv_gt_tally(&gt);
 	expect_more(c, &gt);
 	gt.nlog = n;
@@ -372,9 +429,11 @@ static void write_truth(struct launch *l, const char *path)
 		(unsigned long long)gt.blackout, (unsigned long long)gt.after,
 		(unsigned long long)gt.lost);
 	fprintf(stderr, "cprv-rig: expected: %llu lost, %llu lost unobservable, %llu duplicates, "
-		"rules broken 0x%x, min gap %llu ms; guest serviced", (unsigned long long)gt.lost,
+		"rules broken 0x%x, min gap %llu ms; %s: %llu held in the PBA, %llu of them "
+		"delivered by hand; guest serviced", (unsigned long long)gt.lost,
 		(unsigned long long)gt.lost_unobservable, (unsigned long long)gt.duplicates,
-		gt.rules_broken, (unsigned long long)gt.min_gap_ms);
+		gt.rules_broken, (unsigned long long)gt.min_gap_ms, gt.msi,
+		(unsigned long long)gt.held, (unsigned long long)gt.held_delivered);
 	for (uint32_t v = 0; v < gt.nvectors; v++)
 		fprintf(stderr, " %llu", (unsigned long long)gt.vec[v].serviced);
 	fprintf(stderr, "\n");
@@ -428,9 +487,9 @@ int rig_launch(const struct cprv_scenario *s, bool check, const char *gt_path)
 		fprintf(stderr, "cprv-rig: socketpair: %s\n", strerror(errno));
 		return RIG_EXIT_FAIL;
 	}
-	rig_log(c, ROLE, "%s: mode %s, fault %s, %u vectors at %u MSI/s, %u ms, CPR at %u ms, "
-		"blackout %u ms, %u cycle(s)", s->name, cprv_mode_name(s->mode),
-		cprv_fault_name(s->fault), s->vectors, s->rate_hz, s->duration_ms, s->cpr_at_ms,
+	rig_log(c, ROLE, "%s: mode %s, fault %s, %u %s vectors (%u mask windows) at %u MSI/s, "
+		"%u ms, CPR at %u ms, blackout %u ms, %u cycle(s)", s->name, cprv_mode_name(s->mode),
+		cprv_fault_name(s->fault), s->vectors, cprv_msi_name(s->msi), s->nmask, s->rate_hz, s->duration_ms, s->cpr_at_ms,
 		s->blackout_ms, s->cycles);
 
 	fflush(NULL);

@@ -45,6 +45,12 @@ static void usage(FILE *f)
 "  --service-period-us US  the guest services its LAPIC this often (default 1000;\n"
 "                       0: never); paused from the detach until the new VM runs\n"
 "  --late-ms MS         fault late-attach: irqfds this long after the VM runs (300)\n"
+"  --msi msix|msi       the device's capability (default msix): MSI-X has a mask\n"
+"                       bit per vector and a PBA, and the scenario's \"mask\"\n"
+"                       windows have the guest mask vectors (the VMM releases\n"
+"                       the irqfd, reads the eventfd into the PBA, and sends\n"
+"                       the pending MSI by hand at unmask); plain MSI: 1 to 32\n"
+"                       vectors (a power of two), data 0x40 | vector, no masks\n"
 "  --fail-cpr           the first CPR fails: the incoming VMM dies before attaching\n"
 "                       (exec: the exec fails); the old VMM re-assigns and carries on\n"
 "  --ground-truth FILE  write the ground truth here (default: print summary only)\n"
@@ -65,7 +71,9 @@ static void usage(FILE *f)
 "VM), swapped-vectors (vector 0's eventfd on gsi 1 and 1's on gsi 0),\n"
 "trigger-teardown (device triggers closed during the blackout, re-armed after\n"
 "the attach: dropped fires are lost_unobservable), failed-cpr-no-reattach\n"
-"(with --fail-cpr, 1 cycle: the old VMM carries on without its irqfds).\n"
+"(with --fail-cpr, 1 cycle: the old VMM carries on without its irqfds),\n"
+"pba-dropped (MSI-X with a mask window: the unmask clears the PBA bit without\n"
+"KVM_SIGNAL_MSI, so the fires held while masked are lost).\n"
 "\n"
 "Needs root and /dev/kvm. Where the host has none, run it in the L1 guest:\n"
 "  tools/l1-run -- build/cprv-rig run --ground-truth /tmp/gt.json\n"
@@ -81,7 +89,7 @@ static void usage(FILE *f)
 enum {
 	OPT_SCENARIO = 256, OPT_MODE, OPT_FAULT, OPT_VECTORS, OPT_RATE, OPT_DURATION,
 	OPT_CPR_AT, OPT_BLACKOUT, OPT_CYCLES, OPT_GT, OPT_SELF_CHECK, OPT_CYCLE,
-	OPT_SERVICE, OPT_LATE, OPT_FAIL_CPR, OPT_HELP, OPT_VERSION,
+	OPT_SERVICE, OPT_LATE, OPT_FAIL_CPR, OPT_MSI, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option opts[] = {
@@ -100,6 +108,7 @@ static const struct option opts[] = {
 	{ "service-period-us", required_argument, NULL, OPT_SERVICE },
 	{ "late-ms", required_argument, NULL, OPT_LATE },
 	{ "fail-cpr", no_argument, NULL, OPT_FAIL_CPR },
+	{ "msi", required_argument, NULL, OPT_MSI },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 },
@@ -122,7 +131,7 @@ static int parse_u32(const char *opt, const char *arg, uint32_t min, uint32_t *o
 struct overrides {
 	int set[OPT_VERSION + 1];
 	uint32_t u[OPT_VERSION + 1];
-	int mode, fault;
+	int mode, fault, msi;
 };
 
 int main(int argc, char **argv)
@@ -184,6 +193,14 @@ int main(int argc, char **argv)
 		case OPT_FAIL_CPR:
 			ov.set[o] = 1;
 			break;
+		case OPT_MSI:
+			ov.msi = cprv_msi_parse(optarg);
+			if (ov.msi < 0) {
+				fprintf(stderr, "cprv-rig: --msi '%s': expected msix or msi\n", optarg);
+				return RIG_EXIT_USAGE;
+			}
+			ov.set[o] = 1;
+			break;
 		case OPT_CPR_AT: case OPT_BLACKOUT: case OPT_SERVICE: case OPT_LATE:
 			if (parse_u32(opts[o - OPT_SCENARIO].name, optarg, 0, &ov.u[o]))
 				return RIG_EXIT_USAGE;
@@ -228,6 +245,7 @@ int main(int argc, char **argv)
 	if (ov.set[OPT_SERVICE]) s.service_period_us = ov.u[OPT_SERVICE];
 	if (ov.set[OPT_LATE]) s.late_ms = ov.u[OPT_LATE];
 	if (ov.set[OPT_FAIL_CPR]) s.fail_cpr = 1;
+	if (ov.set[OPT_MSI]) s.msi = (enum cprv_msi_kind)ov.msi;
 	/* The self-check wants IRR bits that a servicing guest would clear. */
 	if (check) s.service_period_us = 0;
 	if (s.rate_hz > CPRV_SCENARIO_MAX_RATE || s.duration_ms > CPRV_SCENARIO_MAX_MS) {

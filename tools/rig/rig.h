@@ -28,7 +28,8 @@
 #define RIG_MAX_PHASES (3 * CPRV_SCENARIO_MAX_CYCLES + 4)
 #define RIG_DEV_NAME   "rig0"
 #define RIG_MSI_ADDR   0xfee00000ull /* dest APIC 0, physical */
-#define RIG_MSI_DATA0  0x40          /* data = 0x40 + vector: fixed, edge */
+#define RIG_MSI_DATA0  0x40          /* data = 0x40 | vector: fixed, edge; MSI's
+					* multiple messages need the base aligned */
 
 /* Environment: the control page's fd, and (exec mode) the state memfd. */
 #define RIG_ENV_CTL_FD     "CPRV_RIG_CTL_FD"
@@ -71,6 +72,22 @@ struct rig_cycle {
 	uint32_t reattached;       /* the old VMM re-assigned its irqfds */
 };
 
+/*
+ * One window of the guest's mask schedule, under mu. The schedule's progress
+ * is guest state (it lives in guest RAM, so it crosses the CPR by itself);
+ * the device model's mask bits and PBA are the VMM's, carried in rig_state.
+ */
+#define RIG_MASK_DUE      0
+#define RIG_MASK_MASKED   1
+#define RIG_MASK_UNMASKED 2
+struct rig_mask {
+	uint32_t state;
+	uint32_t injected;           /* the unmask sent the held MSI by hand */
+	uint64_t n_mask, n_unmask;   /* fire counts at the deassign / re-assign */
+	uint64_t ts_mask, ts_unmask;
+	uint64_t held;               /* counter values the VMMs read() meanwhile */
+};
+
 struct rig_ctl {
 	uint32_t magic;
 	pthread_mutex_t mu; /* process-shared, robust */
@@ -106,6 +123,8 @@ struct rig_ctl {
 	uint64_t t_first_fire;
 
 	struct cprv_msi_route routes[RIG_MAX_VEC]; /* as the first VMM set them */
+	struct rig_mask masks[CPRV_SCENARIO_MAX_MASKS];
+	uint64_t pba_dropped;  /* unmasks that cleared a set PBA bit without the MSI */
 
 	/*
 	 * --self-check: IRR (256 bits) of the first VM before its detach, of the
@@ -171,10 +190,13 @@ struct rig_state {
 	uint32_t nvec;
 	struct cprv_msi_route routes[RIG_MAX_VEC];
 	uint32_t irr[8]; /* old vCPU's LAPIC IRR: accepted, not yet serviced */
+	uint32_t msi;    /* enum cprv_msi_kind */
+	uint64_t masked; /* MSI-X vector control mask bits, one per vector */
+	uint64_t pba;    /* MSI-X pending bit array */
 	uint32_t nfds;
 	struct rig_state_fd fds[RIG_MAX_VEC + 1];
 };
-#define RIG_STATE_MAX (96 + RIG_MAX_VEC * 16 + (RIG_MAX_VEC + 1) * 40)
+#define RIG_STATE_MAX (128 + RIG_MAX_VEC * 16 + (RIG_MAX_VEC + 1) * 40)
 int rig_state_add_fd(struct rig_state *s, const char *name, uint32_t id, int fd);
 int rig_state_find_fd(const struct rig_state *s, const char *name, uint32_t id);
 size_t rig_state_encode(const struct rig_state *s, uint8_t *buf, size_t cap);
@@ -199,11 +221,16 @@ struct rig_guest {
 	uint32_t stop;             /* atomic */
 	bool started;
 	pthread_t th;
+	/* The guest writes an MSI-X vector control word: its VMM traps it, under mu. */
+	void (*set_mask)(void *vmm, uint32_t window, bool masked);
+	void *vmm;
 };
 void rig_guest_start(struct rig_guest *g);
 /* Under mu: one service now (also the guest's last, after the device stops). */
 void rig_guest_service_locked(struct rig_guest *g);
 void rig_guest_stop(struct rig_guest *g);
+/* Under mu: the mask schedule's unmasks, then masks, that are due now. */
+void rig_guest_masks_locked(struct rig_guest *g);
 
 /* device.c, vmm.c, launcher.c */
 int rig_device_main(struct rig_ctl *c, int sock, struct rig_fire *log);

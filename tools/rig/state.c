@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define STATE_MAGIC   "CPRVRIGS"
-#define STATE_VERSION 1
+#define STATE_VERSION 2 /* 2: MSI kind, mask bits, PBA */
 
 struct cur {
 	uint8_t *p;
@@ -102,6 +102,9 @@ size_t rig_state_encode(const struct rig_state *s, uint8_t *buf, size_t cap)
 	}
 	for (int i = 0; i < 8; i++)
 		put(&c, s->irr[i], 4);
+	put(&c, s->msi, 4);
+	put(&c, s->masked, 8);
+	put(&c, s->pba, 8);
 	for (uint32_t i = 0; i < s->nfds; i++) {
 		put_bytes(&c, s->fds[i].name, sizeof(s->fds[i].name));
 		put(&c, s->fds[i].id, 4);
@@ -144,6 +147,9 @@ int rig_state_decode(const uint8_t *buf, size_t len, struct rig_state *s,
 	}
 	for (int i = 0; i < 8; i++)
 		s->irr[i] = (uint32_t)get(&c, 4);
+	s->msi = (uint32_t)get(&c, 4);
+	s->masked = get(&c, 8);
+	s->pba = get(&c, 8);
 	for (uint32_t i = 0; i < s->nfds; i++) {
 		get_bytes(&c, s->fds[i].name, sizeof(s->fds[i].name));
 		s->fds[i].name[sizeof(s->fds[i].name) - 1] = '\0';

@@ -13,7 +13,14 @@
  *   saved and restored into the new vCPU, as "preserve pending interrupts";
  * - the old VMM drops its KVM fds.
  * A guest thread (guest.c) services the vCPU's LAPIC and is paused from the
- * detach until the new VM runs. Each --fault breaks one step on purpose;
+ * detach until the new VM runs. It also masks and unmasks MSI-X vectors on
+ * the scenario's schedule; the VMM handles a mask as QEMU does with KVM
+ * irqfds (msix_handle_mask_update -> vector release/use): deassign the
+ * vector's irqfd and poll its eventfd itself, a fire read() while masked
+ * sets the PBA bit; at unmask re-assign the irqfd and, if the PBA bit is
+ * set, send the MSI by hand (KVM_SIGNAL_MSI) and clear it. Mask bits and
+ * PBA are CPR state: a vector masked across the CPR stays detached in the
+ * new VM until the guest unmasks it. Each --fault breaks one step on purpose;
  * every step that the expected figures depend on is taken under the control
  * lock and stamped with the fire count (struct rig_cycle).
  */
@@ -43,6 +50,8 @@ struct vmm {
 	uint32_t cycle; /* cycles this VMM's lineage has completed */
 	uint32_t gsi_of[RIG_MAX_VEC]; /* vector i's eventfd is attached to this gsi */
 	struct rig_guest guest;
+	uint64_t masked; /* MSI-X mask bit per vector: its irqfd is deassigned */
+	uint64_t pba;    /* MSI-X pending bits: a fire was read while masked */
 	bool kept;      /* old-vm-kept: stays after the handover, never migrates again */
 };
 
@@ -51,10 +60,21 @@ static bool fault(const struct vmm *v, enum cprv_fault f)
 	return v->c->scn.fault == f;
 }
 
+static bool masked(const struct vmm *v, uint32_t i)
+{
+	return v->masked >> i & 1;
+}
+
+static void vmm_set_mask(void *arg, uint32_t window, bool on);
+
 static void guest_init(struct vmm *v, uint64_t baseline)
 {
 	v->guest = (struct rig_guest){ .c = v->c, .vm = &v->vm, .routes = v->routes,
 				       .nvec = v->nvec, .role = v->role };
+	if (v->c->scn.msi == CPRV_MSI_MSIX && v->c->scn.nmask) {
+		v->guest.set_mask = vmm_set_mask;
+		v->guest.vmm = v;
+	}
 	for (uint32_t i = 0; i < v->nvec; i++)
 		v->guest.svc[i] = baseline;
 }
@@ -73,6 +93,9 @@ static uint64_t pending_mask(struct vmm *v)
 	for (uint32_t i = 0; i < v->nvec; i++) {
 		struct pollfd p = { .fd = v->efd[i], .events = POLLIN };
 
+		/* A masked vector's counter is the VMM's to read, not KVM's to replay. */
+		if (masked(v, i))
+			continue;
 		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
 			m |= 1ull << i;
 	}
@@ -117,7 +140,7 @@ static void attach_replay_locked(struct vmm *v, uint64_t pending)
 		rig_guest_service_locked(&v->guest);
 	}
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+		if (!masked(v, i) && cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
 			rig_die(v->c, v->role, "KVM_IRQFD assign vector %u gsi %u: %s", i,
 				v->gsi_of[i], strerror(errno));
 	for (;;) {
@@ -134,6 +157,104 @@ static void attach_replay_locked(struct vmm *v, uint64_t pending)
 			rig_die(v->c, v->role, "KVM's replay on irqfd assign never reached the IRR");
 		rig_sleep_until(rig_now() + 50000ull);
 	}
+}
+
+/* Under the lock: the window vector i is masked in, or die. */
+static struct rig_mask *open_window(struct vmm *v, uint32_t i)
+{
+	for (uint32_t w = 0; w < v->c->scn.nmask; w++)
+		if (v->c->scn.mask[w].vector == i && v->c->masks[w].state == RIG_MASK_MASKED)
+			return &v->c->masks[w];
+	rig_die(v->c, v->role, "vector %u is masked outside any mask window", i);
+}
+
+/*
+ * Under the lock: a masked vector's fires, read() out of the counter into
+ * the PBA (QEMU's handler of the eventfd while the irqfd is released).
+ */
+static void watch_locked(struct vmm *v, uint32_t i)
+{
+	struct pollfd p = { .fd = v->efd[i], .events = POLLIN };
+	uint64_t val;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return;
+	if (read(v->efd[i], &val, sizeof(val)) != sizeof(val))
+		rig_die(v->c, v->role, "read masked vector %u's eventfd: %s", i, strerror(errno));
+	open_window(v, i)->held += val;
+	v->pba |= 1ull << i;
+}
+
+static void watch_masked(struct vmm *v)
+{
+	if (!v->masked)
+		return;
+	lock_or_die(v);
+	for (uint32_t i = 0; i < v->nvec; i++)
+		if (masked(v, i))
+			watch_locked(v, i);
+	rig_unlock(v->c);
+}
+
+/* The route KVM uses for vector i's gsi: where a hand-sent MSI must go. */
+static const struct cprv_msi_route *route_of(const struct vmm *v, uint32_t i)
+{
+	for (uint32_t j = 0; j < v->nvec; j++)
+		if (v->routes[j].gsi == v->gsi_of[i])
+			return &v->routes[j];
+	return &v->routes[i];
+}
+
+/*
+ * Under the lock (the guest thread's trap): mask or unmask the vector of a
+ * schedule window. The unmask reads the counter one last time first, so the
+ * re-assign has nothing to replay and every fire of the window is in the
+ * PBA; then re-assign, and send the pending MSI by hand. The fault
+ * pba-dropped clears the pending bit without sending it.
+ */
+static void vmm_set_mask(void *arg, uint32_t w, bool on)
+{
+	struct vmm *v = arg;
+	struct rig_ctl *c = v->c;
+	struct rig_mask *m = &c->masks[w];
+	uint32_t i = c->scn.mask[w].vector;
+	uint64_t bit = 1ull << i;
+
+	if (on) {
+		if (masked(v, i))
+			rig_die(c, v->role, "mask window %u: vector %u is already masked", w, i);
+		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], true))
+			rig_die(c, v->role, "mask: KVM_IRQFD deassign vector %u: %s", i, strerror(errno));
+		v->masked |= bit;
+		m->state = RIG_MASK_MASKED;
+		m->n_mask = c->nfires;
+		m->ts_mask = rig_now();
+		rig_log(c, v->role, "guest masked vector %u (irqfd released, eventfd polled)", i);
+		return;
+	}
+	watch_locked(v, i);
+	if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+		rig_die(c, v->role, "unmask: KVM_IRQFD assign vector %u: %s", i, strerror(errno));
+	v->masked &= ~bit;
+	if (v->pba & bit) {
+		if (c->scn.fault == CPRV_FAULT_PBA_DROPPED) {
+			c->pba_dropped++;
+		} else {
+			const struct cprv_msi_route *r = route_of(v, i);
+
+			if (cprv_vm_signal_msi(&v->vm, r->address, r->data) < 0)
+				rig_die(c, v->role, "unmask: KVM_SIGNAL_MSI vector %u: %s", i,
+					strerror(errno));
+			m->injected = 1;
+		}
+		v->pba &= ~bit;
+	}
+	m->state = RIG_MASK_UNMASKED;
+	m->n_unmask = c->nfires;
+	m->ts_unmask = rig_now();
+	rig_log(c, v->role, "guest unmasked vector %u: %llu fires held in the PBA, %s", i,
+		(unsigned long long)m->held, m->injected ? "sent by hand (KVM_SIGNAL_MSI)" :
+		!m->held ? "nothing pending" : "FAULT pba-dropped: pending bit cleared, not sent");
 }
 
 #define FD_IRQ "_interrupt"
@@ -166,7 +287,7 @@ static void new_eventfds(struct vmm *v)
 static void attach_all(struct vmm *v)
 {
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+		if (!masked(v, i) && cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
 			rig_die(v->c, v->role, "KVM_IRQFD assign vector %u gsi %u: %s", i,
 				v->gsi_of[i], strerror(errno));
 }
@@ -205,6 +326,9 @@ static void state_of(struct vmm *v, uint32_t cycle, struct rig_state *s, bool by
 	s->nvec = v->nvec;
 	memcpy(s->routes, v->routes, sizeof(s->routes));
 	memcpy(s->irr, v->irr, sizeof(s->irr));
+	s->msi = v->c->scn.msi;
+	s->masked = v->masked;
+	s->pba = v->pba;
 	fd_name(name, sizeof(name), FD_IRQ);
 	for (uint32_t i = 0; i < v->nvec; i++)
 		rig_state_add_fd(s, name, i, by_number ? v->efd[i] : (int)i);
@@ -353,7 +477,7 @@ static void keep_old_vm(struct vmm *v, uint32_t cycle)
 	rig_guest_service_locked(&v->guest);
 	k->pending_reattach = pending_mask(v);
 	for (uint32_t i = 0; i < v->nvec && !e; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
+		if (!masked(v, i) && cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], false))
 			e = errno;
 	if (!e) {
 		uint64_t deadline = rig_now() + RIG_TIMEOUT_MS * 1000000ull;
@@ -404,8 +528,9 @@ static void outgoing(struct vmm *v, uint32_t cycle)
 		rig_sleep_until(RIG_LOAD(&v->guest.t_last) +
 				(uint64_t)c->scn.service_period_us * 500ull);
 	lock_or_die(v);
+	/* A masked vector has no irqfd; the VMM stops polling it (serve is not running). */
 	for (uint32_t i = 0; i < v->nvec; i++)
-		if (cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], true)) {
+		if (!masked(v, i) && cprv_vm_irqfd(&v->vm, v->efd[i], v->gsi_of[i], true)) {
 			int e = errno;
 
 			rig_unlock(c);
@@ -479,8 +604,14 @@ static int serve(struct vmm *v)
 
 	for (;;) {
 		if (RIG_LOAD(&c->vmm_stop)) {
-			/* The device is stopped: a last service leaves nothing pending. */
+			/*
+			 * The device is stopped: the guest unmasks what it still
+			 * masks, and a last service leaves nothing pending.
+			 */
 			lock_or_die(v);
+			for (uint32_t w = 0; w < c->scn.nmask; w++)
+				if (c->masks[w].state == RIG_MASK_MASKED && v->guest.set_mask)
+					vmm_set_mask(v, w, false);
 			if (v->guest.running)
 				rig_guest_service_locked(&v->guest);
 			v->guest.running = false;
@@ -495,6 +626,7 @@ static int serve(struct vmm *v)
 				(unsigned long long)v->guest.nserviced);
 			return RIG_EXIT_OK;
 		}
+		watch_masked(v);
 		if (!v->kept && RIG_LOAD(&c->cpr_request) > v->cycle)
 			outgoing(v, v->cycle + 1);
 		if (getppid() != c->launcher_pid)
@@ -509,7 +641,7 @@ int rig_vmm_first_main(struct rig_ctl *c, int dev_sock)
 
 	for (uint32_t i = 0; i < v.nvec; i++) {
 		v.routes[i] = (struct cprv_msi_route){ .gsi = i, .address = RIG_MSI_ADDR,
-						  .data = RIG_MSI_DATA0 + i };
+						  .data = RIG_MSI_DATA0 | i };
 		v.gsi_of[i] = i;
 	}
 	memcpy(c->routes, v.routes, sizeof(v.routes));
@@ -556,9 +688,19 @@ static int incoming(struct rig_ctl *c, const char *role, const struct rig_state 
 
 	if (s->nvec != c->scn.vectors)
 		rig_die(c, role, "CPR state has %u vectors, the run has %u", s->nvec, c->scn.vectors);
+	if (s->msi != c->scn.msi)
+		rig_die(c, role, "CPR state is for %s, the run uses %s",
+			cprv_msi_name((enum cprv_msi_kind)s->msi), cprv_msi_name(c->scn.msi));
 	memcpy(v.routes, s->routes, sizeof(v.routes));
 	for (uint32_t i = 0; i < v.nvec; i++)
 		v.gsi_of[i] = v.routes[i].gsi;
+	/* Still masked: its irqfd waits for the unmask; its PBA bit is carried. */
+	v.masked = s->masked;
+	v.pba = s->pba;
+	if (v.masked)
+		rig_log(c, role, "cycle %u: vectors 0x%llx masked (PBA 0x%llx): not attached "
+			"until unmasked", s->cycle, (unsigned long long)v.masked,
+			(unsigned long long)v.pba);
 	if (fault(&v, CPRV_FAULT_ROUTE_CHANGED))
 		v.routes[0].data = RIG_MSI_DATA0 + 0x20;
 	if (fault(&v, CPRV_FAULT_SWAPPED_VECTORS)) {
