@@ -46,6 +46,12 @@ static const struct acase matrix[] = {
 	{ "swapped-vectors", "both", "", NULL },
 	{ "old-vm-kept", "transfer", "", NULL },
 	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL },
+	/* MSI-X: vector 1 masked across the CPR (held in the PBA), and plain MSI */
+	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask" },
+	{ "pba-dropped", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask" },
+	{ "none", "both", "\"msi\":\"msi\"", "msi" },
+	{ "new-eventfd", "both", "\"msi\":\"msi\"", "msi" },
+	{ "no-lapic-recovery", "both", "\"msi\":\"msi\"", "msi" },
 };
 
 struct row {

@@ -24,10 +24,11 @@ static const char help[] =
 "Without SCENARIO: scenarios/rig-default.json, the rig (a synthetic\n"
 "vfio-like device and a mini-VMM on real KVM objects) doing one\n"
 "cpr-transfer of 4 MSI vectors under load. SCENARIO is a file or a name\n"
-"from scenarios/ (rig-default, rig-exec, rig-new-eventfd).\n"
+"from scenarios/ (rig-default, rig-exec, rig-new-eventfd, rig-msix-mask,\n"
+"rig-pba-dropped, rig-msi).\n"
 "\n"
 "  --mode transfer|exec   override the scenario's CPR mode\n"
-"  --fault NAME           inject a fault the rig knows (none, new-eventfd)\n"
+"  --fault NAME           inject a fault the rig knows (listed below)\n"
 "  --json                 print the report as JSON\n"
 "  -o, --output DIR       keep the trace, the ground truth and the reports\n"
 "                         (trace.cprv, ground-truth.json, report.txt, report.json)\n"
@@ -357,7 +358,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'd': ra.deny = optarg; break;
 		case 'P': ra.plan = optarg; break;
 		case 'v': ra.verbose = c->verbose = true; break;
-		case 'h': fputs(help, stdout); return CPRV_EXIT_PASS;
+		case 'h':
+			fputs(help, stdout);
+			printf("\nfaults: %s\n", cprv_fault_list());
+			return CPRV_EXIT_PASS;
 		default: fputs(help, stderr); return CPRV_EXIT_USAGE;
 		}
 	}
