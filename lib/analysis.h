@@ -100,6 +100,10 @@ struct cprv_cycle_vec {
 	bool has_old_route, has_new_route;
 	uint64_t old_addr, old_data;   /* the route of gsi in the old VM at detach */
 	uint64_t new_addr, new_data;   /* ... in the VM it was re-attached to */
+	uint64_t fires_before;         /* fires in the trace before its detach */
+	bool masked;                   /* read by user space while detached: a masked
+					* MSI-X vector, not dark; it does not bound
+					* the blackout */
 };
 
 struct cprv_cycle {

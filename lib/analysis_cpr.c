@@ -53,6 +53,35 @@ static void cycle_close(struct cprv_analysis *a, struct cprv_cycle *cy, uint64_t
 	a->open_cycle = -1;
 }
 
+/* The cycle ends when every vector that went dark is attached again; it
+ * spans from the first of their detaches to the last of their attaches.
+ * Masked vectors come back whenever the guest unmasks them. */
+static void maybe_close(struct cprv_analysis *a, struct cprv_cycle *cy)
+{
+	uint64_t start = UINT64_MAX, end = 0, before = UINT64_MAX;
+	size_t dark = 0;
+
+	for (size_t i = 0; i < cy->n_vecs; i++) {
+		const struct cprv_cycle_vec *v = &cy->vecs[i];
+
+		if (v->masked && !v->attached)
+			continue;
+		if (!v->attached)
+			return;
+		dark++;
+		start = v->detach_ns < start ? v->detach_ns : start;
+		end = v->attach_ns > end ? v->attach_ns : end;
+		before = v->fires_before < before ? v->fires_before : before;
+	}
+	if (!dark || (!cy->new_vm && !cy->failed))
+		return;
+	if (!cy->from_mark) {
+		cy->start_ns = start;
+		cy->blackout_fires = a->t.fires - before;
+	}
+	cycle_close(a, cy, end);
+}
+
 int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts)
 {
 	struct cprv_cycle *cy = open_cycle(a);
@@ -74,7 +103,7 @@ int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_
 		return -ENOMEM;
 	const struct an_route *rt = an_vm_route(a, b->kvm, b->gsi);
 	cy->vecs[cy->n_vecs++] = (struct cprv_cycle_vec){
-		.gsi = b->gsi, .old_ctx = b->ctx, .detach_ns = ts,
+		.gsi = b->gsi, .old_ctx = b->ctx, .detach_ns = ts, .fires_before = a->t.fires,
 		.has_old_route = rt != NULL, .old_addr = rt ? rt->addr : 0,
 		.old_data = rt ? rt->data : 0,
 	};
@@ -112,11 +141,23 @@ int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t 
 	v->new_data = rt ? rt->data : 0;
 	if (!cy->new_vm)
 		cy->new_vm = b->kvm;
-	for (size_t i = 0; i < cy->n_vecs; i++)
-		if (!cy->vecs[i].attached)
-			return 0;
-	cycle_close(a, cy, ts);
+	maybe_close(a, cy);
 	return 0;
+}
+
+/* A user-space read of a detached vector's eventfd: the VMM consumes it
+ * itself (a masked MSI-X vector, QEMU polling into its PBA), so the vector
+ * is not dark, and its mask window must not stretch the CPR blackout. */
+void an_cpr_read(struct cprv_analysis *a, uint64_t ctx)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+
+	if (!cy)
+		return;
+	for (size_t i = 0; i < cy->n_vecs; i++)
+		if (cy->vecs[i].old_ctx == ctx && !cy->vecs[i].attached)
+			cy->vecs[i].masked = true;
+	maybe_close(a, cy);
 }
 
 int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev)
@@ -140,6 +181,12 @@ void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fi
 
 	if (!cy)
 		return;
+	/* only while some vector is dark: a mask window alone is no blackout */
+	for (size_t i = 0; i < cy->n_vecs; i++)
+		if (!cy->vecs[i].masked && !cy->vecs[i].attached)
+			goto dark;
+	return;
+dark:
 	cy->blackout_fires++;
 	f->cycle = (uint16_t)(a->open_cycle + 1);
 	v = lv->pub.has_gsi ? cvec_find(cy, lv->pub.gsi) : NULL;

@@ -485,6 +485,7 @@ int an_inject_event(struct cprv_analysis *a, const struct cprv_event *ev)
 		t->ev_ctx_src = ev->type;
 		if (hold(a, c, ev))
 			return -ENOMEM;
+		an_cpr_read(a, ev->obj);
 		return an_rules_event(a, ev);
 	}
 	case CPRV_EV_KVM_MSI_SET_IRQ: {

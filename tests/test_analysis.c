@@ -1013,6 +1013,64 @@ static void test_msix_mask_path(void **state)
 	}
 }
 
+/*
+ * A masked MSI-X vector across the CPR: gsi 1 is masked 100 ms before the
+ * update and unmasked 200 ms after it. Its mask window is not blackout:
+ * the cycle spans gsi 0's detach to its re-attach only, and the held fires
+ * are delivered by the hand injection at unmask.
+ */
+static void test_mask_straddling_cpr_is_not_blackout(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+	uint64_t k0, k1 = evseq_kvm_addr(1), t_detach, t_attach;
+
+	cpr_one(&s, &p, 0, 0);
+	k0 = p.kvm;
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[1], k0, 1);     /* guest masks gsi 1 */
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, p.ctx[1]);
+	evseq_task(&s, 1000, 1001);
+	evseq_read(&s, p.ctx[1], 1);             /* into the PBA */
+	evseq_advance(&s, 100 * EVSEQ_MS);
+	evseq_task(&s, 1000, 1000);
+	t_detach = evseq_deassign(&s, p.ctx[0], k0, 0); /* the CPR */
+	evseq_task(&s, 200, 201);
+	evseq_write(&s, p.ctx[0]);
+	evseq_write(&s, p.ctx[1]);
+	evseq_advance(&s, 10 * EVSEQ_MS);
+	evseq_task(&s, 1100, 1100);
+	evseq_vm_create(&s, k1);
+	evseq_route(&s, k1, 0);
+	evseq_route(&s, k1, 1);
+	t_attach = evseq_assign(&s, p.ctx[0], k1, 0);
+	evseq_task(&s, 10, 10);
+	evseq_replay(&s, 0);
+	evseq_task(&s, 1100, 1100);
+	evseq_read(&s, p.ctx[1], 1);             /* the new VMM polls the masked vector */
+	evseq_task(&s, 1000, 1000);
+	evseq_exit(&s);                          /* the old QEMU goes */
+	evseq_advance(&s, 200 * EVSEQ_MS);
+	evseq_task(&s, 1100, 1100);
+	evseq_assign(&s, p.ctx[1], k1, 1);       /* guest unmasks */
+	evseq_signal_msi(&s, k1, 1);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(cprv_analysis_n_cycles(a), 1);
+	assert_int_equal(cprv_analysis_cycle(a, 0)->start_ns, t_detach);
+	assert_int_equal(cprv_analysis_cycle(a, 0)->end_ns, t_attach);
+	assert_true(cprv_analysis_cycle(a, 0)->blackout_ns < 20 * EVSEQ_MS);
+	assert_int_equal(cprv_analysis_cycle(a, 0)->blackout_fires, 2);
+	assert_int_equal(t->lost, 0);
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->held_delivered, 2);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
 /* double-replay: a hand injection of every pending vector, then KVM's replay. */
 static void test_double_replay(void **state)
 {
@@ -1432,6 +1490,7 @@ int main(void)
 		cmocka_unit_test(test_replay_irqfd_tag_by_tid),
 		cmocka_unit_test(test_drain_before_attach),
 		cmocka_unit_test(test_msix_mask_path),
+		cmocka_unit_test(test_mask_straddling_cpr_is_not_blackout),
 		cmocka_unit_test(test_double_replay),
 		cmocka_unit_test(test_lapic_lost),
 		cmocka_unit_test(test_lapic_carried),
