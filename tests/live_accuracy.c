@@ -23,6 +23,8 @@ struct acase {
 	const char *mode;   /* transfer | exec */
 	const char *extra;  /* more scenario keys, JSON members, or "" */
 	const char *label;
+	bool msix_only;
+	bool msi;           /* run with plain MSI */
 };
 
 /* Sizes chosen for CI: short runs, enough fires in every blackout. */
@@ -30,28 +32,26 @@ struct acase {
 	     "\"vectors\":4,\"rate_hz\":20000,\"duration_ms\":900,\"cpr_at_ms\":300," \
 	     "\"blackout_ms\":40,\"settle_ms\":200"
 
-/* fault, the modes it runs in, extra scenario keys, a label */
+/* fault, the modes it runs in, extra scenario keys, a label; every row
+ * also runs with plain MSI unless it needs MSI-X masking (msix_only) */
 static const struct acase matrix[] = {
-	{ "none", "both", "", NULL },
-	{ "none", "both", "\"fail_cpr\":true", "failed-cpr" },
-	{ "none", "both", "\"cycles\":3,\"duration_ms\":1500", "3-cycles" },
-	{ "new-eventfd", "both", "", NULL },
-	{ "drain-before-attach", "both", "", NULL },
-	{ "trigger-teardown", "both", "", NULL },
-	{ "no-lapic-recovery", "both", "", NULL },
-	{ "no-lapic-recovery", "exec", "\"cycles\":3,\"duration_ms\":1500", "3-cycles" },
-	{ "double-replay", "both", "", NULL },
-	{ "route-changed", "both", "", NULL },
-	{ "late-attach", "both", "\"duration_ms\":1500", NULL },
-	{ "swapped-vectors", "both", "", NULL },
-	{ "old-vm-kept", "transfer", "", NULL },
-	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL },
-	/* MSI-X: vector 1 masked across the CPR (held in the PBA), and plain MSI */
-	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask" },
-	{ "pba-dropped", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask" },
-	{ "none", "both", "\"msi\":\"msi\"", "msi" },
-	{ "new-eventfd", "both", "\"msi\":\"msi\"", "msi" },
-	{ "no-lapic-recovery", "both", "\"msi\":\"msi\"", "msi" },
+	{ "none", "both", "", NULL, false, false },
+	{ "none", "both", "\"fail_cpr\":true", "failed-cpr", false, false },
+	{ "none", "both", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false },
+	{ "new-eventfd", "both", "", NULL, false, false },
+	{ "drain-before-attach", "both", "", NULL, false, false },
+	{ "trigger-teardown", "both", "", NULL, false, false },
+	{ "no-lapic-recovery", "both", "", NULL, false, false },
+	{ "no-lapic-recovery", "exec", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false },
+	{ "double-replay", "both", "", NULL, false, false },
+	{ "route-changed", "both", "", NULL, false, false },
+	{ "late-attach", "both", "\"duration_ms\":1500", NULL, false, false },
+	{ "swapped-vectors", "both", "", NULL, false, false },
+	{ "old-vm-kept", "transfer", "", NULL, false, false },
+	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL, false, false },
+	/* MSI-X: vector 1 masked across the CPR (held in the PBA) */
+	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false },
+	{ "pba-dropped", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false },
 };
 
 struct row {
@@ -112,17 +112,18 @@ static void run_case(const struct acase *c, struct row *row)
 	time_t t0 = time(NULL);
 	FILE *f;
 
-	snprintf(label, sizeof(label), "%s %s%s%s", c->fault, c->mode, c->label ? " " : "",
-		 c->label ? c->label : "");
+	snprintf(label, sizeof(label), "%s %s %s%s%s", c->fault, c->mode, c->msi ? "msi" : "msix",
+		 c->label ? " " : "", c->label ? c->label : "");
 	snprintf(row->label, sizeof(row->label), "%s", label);
-	snprintf(dir, sizeof(dir), "%s/%s-%s%s%s", workdir, c->fault, c->mode, c->label ? "-" : "",
-		 c->label ? c->label : "");
+	snprintf(dir, sizeof(dir), "%s/%s-%s-%s%s%s", workdir, c->fault, c->mode,
+		 c->msi ? "msi" : "msix", c->label ? "-" : "", c->label ? c->label : "");
 	mkdir(dir, 0755);
 	snprintf(scn, sizeof(scn), "%s/scenario.json", dir);
 	snprintf(gtp, sizeof(gtp), "%s/ground-truth.json", dir);
 	f = fopen(scn, "w");
-	fprintf(f, "{" BASE ",\"name\":\"acc-%s-%s\",\"mode\":\"%s\",\"fault\":\"%s\"%s%s}\n",
-		c->fault, c->mode, c->mode, c->fault, c->extra[0] ? "," : "", c->extra);
+	fprintf(f, "{" BASE ",\"name\":\"acc-%s-%s\",\"mode\":\"%s\",\"fault\":\"%s\","
+		"\"msi\":\"%s\"%s%s}\n", c->fault, c->mode, c->mode, c->fault,
+		c->msi ? "msi" : "msix", c->extra[0] ? "," : "", c->extra);
 	fclose(f);
 
 	if (live_run(argv, 900, &r)) {
@@ -219,22 +220,24 @@ int main(int argc, char **argv)
 
 		if (!wanted(argc, argv, m->fault))
 			continue;
-		for (int k = 0; k < 2; k++)
-			if (!strcmp(m->mode, "both") || !strcmp(m->mode, modes[k]))
-				cases[n++] = (struct acase){ m->fault, modes[k], m->extra, m->label };
+		for (int msi = 0; msi < (m->msix_only ? 1 : 2); msi++)
+			for (int k = 0; k < 2; k++)
+				if (!strcmp(m->mode, "both") || !strcmp(m->mode, modes[k]))
+					cases[n++] = (struct acase){ m->fault, modes[k], m->extra,
+								     m->label, m->msix_only, msi };
 	}
 	if (!quick && wanted(argc, argv, "cycles"))
 		cases[n++] = (struct acase){ "none", "transfer",
 					     "\"cycles\":100,\"duration_ms\":40000,\"cpr_at_ms\":200,"
-					     "\"blackout_ms\":10", "100-cycles" };
+					     "\"blackout_ms\":10", "100-cycles", false, false };
 
-	printf("%-34s %9s %9s %6s %6s %-12s %-12s %-8s %5s %s\n", "case", "exp lost", "lost",
+	printf("%-40s %9s %9s %6s %6s %-12s %-12s %-8s %5s %s\n", "case", "exp lost", "lost",
 	       "exp dup", "dup", "exp rules", "rules", "verdict", "secs", "");
 	for (int i = 0; i < n; i++) {
 		struct row *w = &rows[i];
 
 		run_case(&cases[i], w);
-		printf("%-34s %9lld %9lld %6lld %6lld %-12s %-12s %-8s %5.0f %s %s\n", w->label,
+		printf("%-40s %9lld %9lld %6lld %6lld %-12s %-12s %-8s %5.0f %s %s\n", w->label,
 		       w->exp_lost, w->got_lost, w->exp_dup, w->got_dup, w->exp_rules, w->got_rules,
 		       w->verdict, w->secs, w->ok ? "ok" : "MISMATCH", w->why);
 		fflush(stdout);
