@@ -6,7 +6,7 @@
  *   R3 the route an eventfd's gsi has after CPR is the one it had before
  *   R4 pending state is carried: nothing lost (counter, held, LAPIC)
  *   R5 one consumer per eventfd: not two VMs' irqfds, not irqfd + read()
- *   R6 the old VM's fds are dropped by the cycle's end + settle
+ *   R6 the old VM's fds are dropped by the cycle's end + a grace (750 ms)
  * Each is held, broken (with the events that broke it) or not checkable
  * (and why). Violations seen while events stream (R1, R5) are noted then;
  * the rest are judged at finish from cycles, routes and VM holders.
@@ -429,6 +429,11 @@ static int r4_finish(struct cprv_analysis *a)
 	return err;
 }
 
+/* How long after a cycle the old VMM may take to let go of its VM: an exit
+ * is not instant (measured: 250 ms for the rig under ASan and TCG), while a
+ * VMM that keeps its VM keeps it for good. */
+#define R6_GRACE_NS (750ull * 1000 * 1000)
+
 static int r6_finish(struct cprv_analysis *a)
 {
 	struct cprv_rule *r = &a->rules.r[5];
@@ -444,7 +449,7 @@ static int r6_finish(struct cprv_analysis *a)
 	for (size_t i = 0; !nc && !err && i < a->n_cycles; i++) {
 		const struct cprv_cycle *cy = &a->cycles[i];
 		const struct an_vm *vm = an_map_get(&a->vms, cy->old_vm);
-		uint64_t deadline = cy->end_ns + a->o.settle_ns;
+		uint64_t deadline = cy->end_ns + (a->o.settle_ns > R6_GRACE_NS ? a->o.settle_ns : R6_GRACE_NS);
 
 		if (!cy->complete || cy->failed)
 			continue; /* a failed CPR keeps its VM: that is the point */
@@ -459,15 +464,15 @@ static int r6_finish(struct cprv_analysis *a)
 			continue;
 		}
 		if (!vm->gone && a->t.last_ts < deadline) {
-			snprintf(ncbuf, sizeof(ncbuf), "the trace ends less than settle after cpr #%zu", i + 1);
+			snprintf(ncbuf, sizeof(ncbuf), "the trace ends less than the grace after cpr #%zu", i + 1);
 			nc = ncbuf;
 			break;
 		}
 		checked++;
 		struct cprv_chain *c = violation(a, 6, deadline, 0, 0);
-		err = an_chain_add(c, "cpr #%zu ended at t=%.6f s (VM 0x%llx -> VM 0x%llx); settle %.1f ms",
+		err = an_chain_add(c, "cpr #%zu ended at t=%.6f s (VM 0x%llx -> VM 0x%llx); grace %.1f ms",
 				   i + 1, an_rel(a, cy->end_ns), (unsigned long long)cy->old_vm,
-				   (unsigned long long)cy->new_vm, (double)a->o.settle_ns / 1e6);
+				   (unsigned long long)cy->new_vm, (double)(deadline - cy->end_ns) / 1e6);
 		if (!err && vm->gone)
 			err = an_chain_add(c, "the old VM was dropped only at t=%.6f s (pid %u %s), %.1f ms after the cycle's end",
 					   an_rel(a, vm->gone_ts), vm->gone_pid, an_comm(a, vm->gone_pid),

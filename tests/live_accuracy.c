@@ -47,7 +47,8 @@ static const struct acase matrix[] = {
 	{ "route-changed", "both", "", NULL, false, false },
 	{ "late-attach", "both", "\"duration_ms\":1500", NULL, false, false },
 	{ "swapped-vectors", "both", "", NULL, false, false },
-	{ "old-vm-kept", "transfer", "", NULL, false, false },
+	/* long enough after the CPR that the kept VM outlives R6's grace */
+	{ "old-vm-kept", "transfer", "\"duration_ms\":2000", NULL, false, false },
 	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL, false, false },
 	/* MSI-X: vector 1 masked across the CPR (held in the PBA) */
 	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false },
