@@ -79,6 +79,27 @@ $(BUILD)/cprv-rig: $(RIG_OBJS) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The L2 test guest (tools/guest/README.md): a freestanding 32-bit Multiboot
+# kernel for QEMU -kernel. Own flags on purpose: the host CFLAGS (pkg-config,
+# _GNU_SOURCE, sanitizers) must not reach it, and nothing links libgcc.
+GUEST_SRCS   := $(wildcard tools/guest/*.c) $(wildcard tools/guest/*.S)
+GUEST_OBJS   := $(patsubst %,$(BUILD)/%.o,$(GUEST_SRCS))
+GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-stack-protector -nostdlib -O2 -g \
+                -std=gnu11 -Wall -Wextra -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+                -MMD -MP -Itools/guest
+all: $(BUILD)/cprv-guest.elf
+
+$(BUILD)/tools/guest/%.c.o: tools/guest/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/guest/%.S.o: tools/guest/%.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/cprv-guest.elf: $(GUEST_OBJS) tools/guest/guest.ld
+	ld -m elf_i386 -T tools/guest/guest.ld -o $@ $(GUEST_OBJS)
+
 # Unit tests need no root. Live tests need root, BPF and KVM; where this
 # kernel has no /dev/kvm they run inside the nested L1 guest (tools/l1-run).
 unit: $(TESTS)
