@@ -104,6 +104,8 @@ $(BUILD)/cprv-guest.elf: $(GUEST_OBJS) tools/guest/guest.ld
 # kernel has no /dev/kvm they run inside the nested L1 guest (tools/l1-run).
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+	./tests/guest-smoke.sh $(BUILD)
+	./tests/html-chromium.sh $(BUILD)
 
 live: all
 	./tests/run-live.sh $(BUILD)

@@ -1205,3 +1205,36 @@ int tp_exit(void *ctx)
 {
 	return on_exit();
 }
+
+/* ------------------------------------------------------------ uprobes */
+
+/* One program, attached once per (binary, function) with the function id
+ * and its argument layout in the cookie: id | args << 16. */
+SEC("uprobe")
+int BPF_KPROBE(up_fn, __u64 arg1, __u64 arg2, __u64 arg3)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct cprv_event *e;
+
+	if (!is_tracked())
+		return 0;
+	bump(CPRV_HOOK_USER_FN);
+	e = ev_new(CPRV_EV_UPROBE);
+	if (!e)
+		return 0;
+	e->a[0] = cookie & 0xffff;
+	if ((cookie >> 16) == CPRV_UFN_ARGS_STR0) {
+		char name[16] = {};
+
+		if (arg1 && bpf_probe_read_user_str(name, sizeof(name), (void *)arg1) < 0)
+			bump(CPRV_STAT_FAULTS);
+		__builtin_memcpy(&e->a[1], name, 16);
+		e->a[3] = (__u32)arg2 | arg3 << 32;
+	} else {
+		e->a[1] = arg1;
+		e->a[2] = arg2;
+		e->a[3] = arg3;
+	}
+	ev_send(e);
+	return 0;
+}

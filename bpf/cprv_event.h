@@ -115,6 +115,20 @@ struct cprv_event {
 #define CPRV_MARK_CPR_END      4  /* a1=cycle */
 #define CPRV_MARK_PHASE        5  /* a1=phase id, a2=pid */
 
+/*
+ * The QEMU driver's marks reach the trace through a uprobe on its own
+ * cprv_drive_mark(what, pid, ts) (CPRV_UFN_DRIVE_MARK): exact in time and
+ * order with everything else. what = kind | phase << 8 | cycle << 16 |
+ * flags << 32; ts = when the driver saw it happen (a QMP event), 0: now.
+ */
+#define CPRV_DRIVE_WHAT(kind, phase, cycle, flags) \
+	((__u64)(kind) | (__u64)(phase) << 8 | (__u64)(cycle) << 16 | (__u64)(flags) << 32)
+#define CPRV_DRIVE_KIND(w)  ((unsigned)((w) & 0xff))
+#define CPRV_DRIVE_PHASE(w) ((unsigned)(((w) >> 8) & 0xff))
+#define CPRV_DRIVE_CYCLE(w) ((unsigned)(((w) >> 16) & 0xffff))
+#define CPRV_DRIVE_FLAGS(w) ((unsigned)((w) >> 32))
+#define CPRV_DRIVE_F_FAILED 1u  /* on CPR_END: the cycle failed */
+
 /* KVM_IRQFD flags as in linux/kvm.h, repeated so the BPF side needs no uapi */
 #define CPRV_KVM_IRQFD_FLAG_DEASSIGN 1u
 

@@ -32,11 +32,51 @@
 	X(SYS_RECVMSG,       "recvmsg(SCM_RIGHTS)",       "plumbing") \
 	X(PROC_EXEC,         "sched:sched_process_exec",  "process") \
 	X(PROC_FORK,         "sched:sched_process_fork",  "process") \
-	X(PROC_EXIT,         "sched:sched_process_exit",  "process")
+	X(PROC_EXIT,         "sched:sched_process_exit",  "process") \
+	X(USER_FN,           "uprobe(QEMU CPR functions)", "QEMU")
 
 #define CPRV_HOOK_ENUM(id, name, stage) CPRV_HOOK_##id,
 enum { CPRV_HOOK_LIST(CPRV_HOOK_ENUM) CPRV_HOOK_MAX };
 #undef CPRV_HOOK_ENUM
+
+/*
+ * User-space functions the USER_FN hook attaches a uprobe to, in whichever
+ * binaries run (QEMU, and cpr-verify's own driver marks). The id travels in
+ * the BPF cookie and lands in CPRV_EV_UPROBE a0, so the analysis knows what
+ * each hit means. Symbols missing from a binary degrade the plan, never
+ * fail it.
+ *
+ * X(ID, "symbol", args) where args says how BPF reads the first arguments:
+ *   CPRV_UFN_ARGS_INT  a1..a3 = arguments 1..3 as integers
+ *   CPRV_UFN_ARGS_STR0 a1,a2 = 16 bytes of the string at argument 1,
+ *                      a3 = argument 2 (low 32 bits) | argument 3 << 32
+ */
+#define CPRV_UFN_ARGS_INT  0
+#define CPRV_UFN_ARGS_STR0 1
+
+#define CPRV_UFN_LIST(X)                                            \
+	X(CPR_STATE_SAVE,   "cpr_state_save",                    INT)  \
+	X(CPR_STATE_LOAD,   "cpr_state_load",                    INT)  \
+	X(CPR_SAVE_FD,      "cpr_save_fd",                       STR0) \
+	X(CPR_FIND_FD,      "cpr_find_fd",                       STR0) \
+	X(CPR_DELETE_FD,    "cpr_delete_fd",                     STR0) \
+	X(CPR_TRANSFER_OUT, "cpr_transfer_output",               INT)  \
+	X(CPR_TRANSFER_IN,  "cpr_transfer_input",                INT)  \
+	X(CPR_EXEC_PREPARE, "cpr_exec_preserve_fds",             INT)  \
+	X(VFIO_CPR_REG,     "vfio_cpr_register_container",       INT)  \
+	X(ADD_IRQFD,        "kvm_irqchip_add_irqfd_notifier_gsi",    INT) \
+	X(REMOVE_IRQFD,     "kvm_irqchip_remove_irqfd_notifier_gsi", INT) \
+	X(MSIX_NOTIFY,      "msix_notify",                       INT)  \
+	X(MSI_NOTIFY,       "msi_notify",                        INT)  \
+	X(SEND_MSI,         "kvm_irqchip_send_msi",              INT)  \
+	X(VM_STOP_FORCE,    "vm_stop_force_state",               INT)  \
+	X(VM_START,         "vm_start",                          INT)  \
+	X(DRIVE_MARK,       "cprv_drive_mark",                   INT)  \
+	X(SELFTEST,         "cprv_uprobe_selftest",              INT)
+
+#define CPRV_UFN_ENUM(id, sym, args) CPRV_UFN_##id,
+enum { CPRV_UFN_LIST(CPRV_UFN_ENUM) CPRV_UFN_MAX };
+#undef CPRV_UFN_ENUM
 
 /* Slots of the per-CPU statistics array after the per-hook hit counters. */
 #define CPRV_STAT_DROPS   (CPRV_HOOK_MAX + 0)  /* ring buffer full */

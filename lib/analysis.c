@@ -114,6 +114,32 @@ struct an_ctx *an_ctx_get(struct cprv_analysis *a, uint64_t addr, bool create)
 	return c;
 }
 
+bool cprv_analysis_names_path_ctx(const struct cprv_event *ev)
+{
+	return ev->obj && (ev->type == CPRV_EV_KVM_IRQFD || ev->type == CPRV_EV_VFIO_TRIGGER ||
+			   ev->type == CPRV_EV_VFIO_MSIHANDLER || ev->type == CPRV_EV_IRQFD_WAKEUP);
+}
+
+static bool off_path(const struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	size_t lo = 0, hi = a->o.n_path_ctxs;
+
+	if (!a->o.path_ctxs || (ev->type != CPRV_EV_EVENTFD_WRITE &&
+				ev->type != CPRV_EV_EVENTFD_SIGNAL && ev->type != CPRV_EV_EVENTFD_READ))
+		return false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (a->o.path_ctxs[mid] == ev->obj)
+			return false;
+		if (a->o.path_ctxs[mid] < ev->obj)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
+
 /* One run of fires (kept ones, then an overflow run) judged lost or in flight. */
 static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_fire *fires,
 		     size_t n_fires, uint64_t ovf_n, uint64_t ovf_first,
@@ -515,6 +541,10 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 		a->t.out_of_order++;
 	else
 		a->t.last_ts = ev->ts;
+	if (off_path(a, ev)) {
+		a->t.off_path_events++;
+		return 0;
+	}
 
 	switch (ev->type) {
 	case CPRV_EV_VFIO_IRQ:
@@ -598,9 +628,13 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 	case CPRV_EV_MARK:
 		err = an_cpr_mark(a, ev);
 		break;
+	case CPRV_EV_UPROBE:
+		break; /* an_phase_event below */
 	default:
 		break;
 	}
+	if (!err)
+		err = an_phase_event(a, ev);
 	if (err)
 		return err;
 	/* the write/signal merge needs each task's previous event */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cprv_event.h"
+#include "cprv_hooks.h"
 
 #define CPRV_SETTLE_DEFAULT_NS (200ull * 1000 * 1000)
 #define CPRV_REASON_LEN 96
@@ -39,6 +40,15 @@ struct cprv_analysis_opts {
 	uint64_t settle_ns;    /* 0: CPRV_SETTLE_DEFAULT_NS */
 	unsigned max_chains;   /* evidence chains kept per kind; 0: 100 */
 	unsigned max_pending;  /* uncovered fires kept exactly per ctx; 0: 65536 */
+	/*
+	 * The eventfds on the MSI path (ever bound to a KVM irqfd or armed as a
+	 * vfio trigger), sorted, from a first pass over the trace. When set,
+	 * writes, signals and reads of any other eventfd (a VMM's own event
+	 * notifiers) are not fires: they are counted in off_path_events. NULL:
+	 * every eventfd is judged (a stream, no first pass possible).
+	 */
+	const uint64_t *path_ctxs;
+	size_t n_path_ctxs;
 	struct cprv_visibility vis;
 };
 
@@ -65,6 +75,7 @@ struct cprv_totals {
 	uint64_t lost;
 	uint64_t in_flight;        /* uncovered at stop, less than settle ago */
 	uint64_t posted_updates;   /* kvm_pi_irte_update seen */
+	uint64_t off_path_events;  /* eventfd traffic off the MSI path (opts.path_ctxs) */
 	uint64_t overflow_fires;   /* uncovered fires beyond max_pending per ctx */
 	uint64_t held;             /* fires taken out of a counter by a user-space read() */
 	uint64_t held_delivered;   /* ... then injected by KVM_SIGNAL_MSI */
@@ -72,6 +83,7 @@ struct cprv_totals {
 	uint64_t lapic_lost;       /* of lost: covered by injections that died in a VM's LAPIC */
 	uint64_t lapic_carried;    /* covered fires pending at teardown, re-injected into the successor */
 	uint64_t vms_torn_down;
+	uint64_t uprobe_hits[CPRV_UFN_MAX]; /* per user-space function (CPRV_UFN_*) */
 	bool lapic_checked;        /* some VM's LAPIC servicing (GET+SET) was seen */
 };
 
@@ -106,8 +118,39 @@ struct cprv_cycle_vec {
 					* the blackout */
 };
 
+/*
+ * The steps of one QEMU live update, in the order the reference takes them
+ * (DESIGN section 1). Seen from QMP events (marks written by the driver) and
+ * from uprobes on QEMU's CPR functions; a step nobody saw stays 0.
+ */
+enum cprv_phase {
+	CPRV_PHASE_SETUP = 0,   /* migrate issued / MIGRATION setup / cpr_state_save */
+	CPRV_PHASE_FDS_SAVED,   /* the old QEMU's last cpr_save_fd before it stops */
+	CPRV_PHASE_OLD_STOPPED, /* old VM stopped (QMP STOP) */
+	CPRV_PHASE_FDS_FOUND,   /* the new QEMU's first cpr_find_fd / cpr_state_load */
+	CPRV_PHASE_NEW_VM,      /* the new QEMU's KVM_CREATE_VM */
+	CPRV_PHASE_REATTACHED,  /* the new QEMU's last route/irqfd set-up before it runs */
+	CPRV_PHASE_RUNNING,     /* new VM running (QMP RESUME / migration completed) */
+	CPRV_PHASES
+};
+const char *cprv_phase_name(unsigned p); /* "setup", "fds_saved", ... */
+#define CPRV_PHASE_SRC_NONE   0
+#define CPRV_PHASE_SRC_QMP    1  /* the driver's mark from a QMP event */
+#define CPRV_PHASE_SRC_UPROBE 2  /* a uprobe on QEMU's own function */
+#define CPRV_PHASE_SRC_KERNEL 3  /* a syscall or kernel event (KVM_CREATE_VM, SCM_RIGHTS ...) */
+const char *cprv_phase_src_name(unsigned src); /* "qmp", "uprobe", "kernel", "-" */
+
 struct cprv_cycle {
 	uint64_t start_ns, end_ns, blackout_ns;
+	uint64_t phase_ns[CPRV_PHASES];  /* when each step was first seen; 0: not seen */
+	uint32_t phase_pid[CPRV_PHASES];
+	uint8_t phase_src[CPRV_PHASES];  /* CPRV_PHASE_SRC_*: what saw it */
+	bool driven;             /* a QEMU driver's cycle (CPR_BEGIN/CPR_END marks) */
+	bool driver_failed;      /* ... that the driver says failed */
+	uint32_t number;         /* the driver's cycle number (1-based), 0 if none */
+	uint32_t old_pid;        /* the QEMU that started the update */
+	uint64_t exec_ns;        /* cpr-exec: the old QEMU's exec */
+	uint64_t vm_blackout_ns; /* old VM stopped -> new VM running (0: not both seen) */
 	uint64_t old_vm, new_vm;
 	bool complete;   /* every detached gsi re-attached in the new VM */
 	bool from_mark;  /* started by CPRV_MARK_CPR_BEGIN */
@@ -167,6 +210,10 @@ struct cprv_analysis *cprv_analysis_new(const struct cprv_analysis_opts *opts);
 void cprv_analysis_free(struct cprv_analysis *a);
 /* 0, -EINVAL after finish, -ENOMEM. */
 int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev);
+/* Event types that name an eventfd on the MSI path: the first pass that
+ * builds opts.path_ctxs collects their obj. */
+bool cprv_analysis_names_path_ctx(const struct cprv_event *ev);
+
 /* Ring buffer drops are known only at the trace's end: set them late. */
 void cprv_analysis_set_dropped(struct cprv_analysis *a, uint64_t dropped);
 /* Judges uncovered fires and orders vectors; call once, after the last feed. */

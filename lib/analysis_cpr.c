@@ -51,6 +51,7 @@ static void cycle_close(struct cprv_analysis *a, struct cprv_cycle *cy, uint64_t
 	cy->blackout_ns = end - cy->start_ns;
 	cy->complete = true;
 	a->open_cycle = -1;
+	an_phase_close(cy);
 }
 
 /* The cycle ends when every vector that went dark is attached again; it
@@ -167,9 +168,11 @@ int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 	if (ev->a[0] == CPRV_MARK_CPR_BEGIN && !cy) {
 		if (!cycle_new(a, ev->ts, 0, true))
 			return -ENOMEM;
-	} else if (ev->a[0] == CPRV_MARK_CPR_END && cy && !cy->n_vecs) {
-		/* nothing was detached: the marks alone bound the cycle */
+	} else if (ev->a[0] == CPRV_MARK_CPR_END && cy && (!cy->n_vecs || cy->driver_failed)) {
+		/* nothing was detached (or the update failed): the marks alone
+		 * bound the cycle */
 		cycle_close(a, cy, ev->ts);
+		cy->complete = !cy->driver_failed;
 	}
 	return 0;
 }

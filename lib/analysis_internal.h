@@ -282,6 +282,9 @@ void an_rules_free(struct cprv_analysis *a);
 int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev);
+/* QEMU's CPR steps (analysis_phase.c): uprobes, driver marks, plumbing. */
+int an_phase_event(struct cprv_analysis *a, const struct cprv_event *ev);
+void an_phase_close(struct cprv_cycle *cy);
 void an_cpr_read(struct cprv_analysis *a, uint64_t ctx);
 void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fire *f);
 void an_cpr_finish(struct cprv_analysis *a);

@@ -260,6 +260,13 @@ int an_rules_overlap(struct cprv_analysis *a, const struct an_binding *old,
 
 /* ---- finish ---- */
 
+/* A workload without a device (a QEMU lane guest with none): rules about
+ * vectors have nothing to hold on. */
+static bool no_msis(const struct cprv_analysis *a)
+{
+	return !a->t.fires && !a->t.injections;
+}
+
 static int r1_finish(struct cprv_analysis *a)
 {
 	struct cprv_rule *r = &a->rules.r[0];
@@ -274,6 +281,8 @@ static int r1_finish(struct cprv_analysis *a)
 		    (unsigned long long)r->breaks);
 	else if (!a->n_cycles)
 		set(r, CPRV_RULE_NOT_CHECKABLE, "no CPR cycle in the trace");
+	else if (no_msis(a))
+		set(r, CPRV_RULE_NOT_CHECKABLE, "no device MSIs in the trace");
 	else if (!live[CPRV_EV_VFIO_SET_IRQS] && !(live[CPRV_EV_CLOSE] && live[CPRV_EV_FD_RECV]))
 		set(r, CPRV_RULE_NOT_CHECKABLE, "trigger changes not visible (no VFIO_DEVICE_SET_IRQS, close or SCM_RIGHTS probe live)");
 	else
@@ -420,6 +429,8 @@ static int r4_finish(struct cprv_analysis *a)
 		    (unsigned long long)t->held_lost);
 	} else if (!a->n_cycles) {
 		set(r, CPRV_RULE_NOT_CHECKABLE, "no CPR cycle in the trace");
+	} else if (no_msis(a)) {
+		set(r, CPRV_RULE_NOT_CHECKABLE, "no device MSIs in the trace");
 	} else {
 		set(r, CPRV_RULE_HELD, "no fire lost across %zu CPR cycles (counter%s)%s%s",
 		    a->n_cycles, t->held ? ", held fires" : "",
@@ -505,6 +516,8 @@ static void r5_finish(struct cprv_analysis *a)
 		    (unsigned long long)r->breaks);
 	else if (!a->n_cycles)
 		set(r, CPRV_RULE_NOT_CHECKABLE, "no CPR cycle in the trace");
+	else if (no_msis(a))
+		set(r, CPRV_RULE_NOT_CHECKABLE, "no device MSIs in the trace");
 	else if (!a->o.vis.live[CPRV_EV_KVM_IRQFD])
 		set(r, CPRV_RULE_NOT_CHECKABLE, "irqfd assign/deassign not visible");
 	else

@@ -137,6 +137,7 @@ static int exercise_process(char *why, size_t len)
 		close(got);
 	close(efd);
 
+	cprv_uprobe_selftest();
 	pid = fork();
 	if (pid == 0) {
 		execl("/bin/true", "true", (char *)NULL);

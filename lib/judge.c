@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "analysis.h"
+#include "drive.h"
 #include "groundtruth.h"
 #include "judge.h"
 #include "plan.h"
@@ -26,6 +28,8 @@ struct cprv_judgement {
 	enum cprv_trace_status status;
 	char status_msg[256];
 	uint64_t events, late;
+	struct cprv_drive *drive;    /* the QEMU driver's outcome, or NULL */
+	uint64_t *path;              /* eventfds on the MSI path (first pass) */
 };
 
 static struct json_object *get(struct json_object *o, const char *k)
@@ -133,6 +137,61 @@ static int load_plan(struct cprv_judgement *j, struct cprv_analysis_opts *ao, ch
 	return 0;
 }
 
+/* A QEMU run keeps its driver's outcome next to the trace. */
+static int drive_path_next_to(const char *trace, char *buf, size_t len)
+{
+	const char *slash = strrchr(trace, '/');
+	int n = slash ? (int)(slash - trace) : 1;
+
+	snprintf(buf, len, "%.*s/qemu-run.json", n, slash ? trace : ".");
+	return access(buf, R_OK);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * First pass: the eventfds on the MSI path (bound to an irqfd, armed as a
+ * vfio trigger). A VMM's own event notifiers are written and read all the
+ * time and are no device's MSIs. Sorted and unique; NULL if none.
+ */
+static uint64_t *path_ctxs(const char *trace, size_t *n)
+{
+	struct cprv_trace_reader *r = cprv_trace_reader_open(trace, NULL, 0);
+	uint64_t *v = NULL;
+	size_t cap = 0, k = 0;
+	struct cprv_event ev;
+
+	*n = 0;
+	if (!r)
+		return NULL;
+	while (cprv_trace_next(r, &ev) > 0) {
+		if (!cprv_analysis_names_path_ctx(&ev))
+			continue;
+		if (*n == cap) {
+			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[(*n)++] = ev.obj;
+	}
+	cprv_trace_reader_close(r);
+	if (!*n)
+		return v;
+	qsort(v, *n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < *n; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	*n = k;
+	return v;
+}
+
 struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_judge_error *e,
 				  char *err, size_t errlen)
 {
@@ -145,7 +204,9 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	struct cprv_trace_reader *r = NULL;
 	struct cprv_reorder *ro = NULL;
 	struct cprv_event ev, out;
-	bool have_gt = false;
+	bool have_gt = false, no_device = o->no_device_ok;
+	const char *kind, *drive = o->drive_result;
+	char drive_auto[600];
 	int rc;
 
 	*e = CPRV_JUDGE_INTERNAL;
@@ -179,6 +240,34 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 			*e = CPRV_JUDGE_BAD_INPUT;
 			goto fail;
 		}
+	}
+	kind = json_object_get_string(get(get(j->meta, "scenario"), "kind"));
+	if (kind && !strcmp(kind, "qemu")) {
+		const char *ga = json_object_get_string(get(get(j->meta, "scenario"), "guest_args"));
+
+		no_device = !ga || !strstr(ga, "edu");
+		if (!o->drive_result && !drive_path_next_to(o->trace, drive_auto, sizeof(drive_auto)))
+			drive = drive_auto;
+	}
+	if (drive) {
+		j->drive = calloc(1, sizeof(*j->drive));
+		if (!j->drive) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (cprv_drive_load(drive, j->drive, err, errlen)) {
+			*e = CPRV_JUDGE_BAD_INPUT;
+			goto fail;
+		}
+	}
+	/* the rig's eventfds are all its device's; anything else (a real VMM)
+	 * has event notifiers of its own that are no MSIs */
+	if (o->msi_path_only || !kind || strcmp(kind, "rig")) {
+		j->path = path_ctxs(o->trace, &ao.n_path_ctxs);
+		static const uint64_t none[1];
+
+		/* nothing on the path: every eventfd is off it */
+		ao.path_ctxs = j->path ? j->path : none;
 	}
 	j->a = cprv_analysis_new(&ao);
 	ro = cprv_reorder_new(0);
@@ -236,7 +325,9 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 		exp.has_min_gap = v2.has_gap;
 		exp.min_gap_ms = v2.min_gap_ms;
 	}
-	if (cprv_verdict_judge(&j->v, j->a, have_gt ? &exp : NULL)) {
+	if (cprv_verdict_judge_ex(&j->v, j->a, have_gt ? &exp : NULL,
+				  no_device ? CPRV_VERDICT_NO_DEVICE : 0) ||
+	    (j->drive && cprv_verdict_drive(&j->v, j->a, j->drive))) {
 		snprintf(err, errlen, "out of memory while judging");
 		goto fail;
 	}
@@ -280,7 +371,34 @@ void cprv_judgement_free(struct cprv_judgement *j)
 	}
 	json_object_put(j->meta);
 	json_object_put(j->end);
+	free(j->drive);
+	free(j->path);
 	free(j);
+}
+
+const struct cprv_analysis *cprv_judgement_analysis(const struct cprv_judgement *j)
+{
+	return j->a;
+}
+
+const struct cprv_verdict *cprv_judgement_verdict(const struct cprv_judgement *j)
+{
+	return &j->v;
+}
+
+const struct cprv_drive *cprv_judgement_drive(const struct cprv_judgement *j)
+{
+	return j->drive;
+}
+
+const struct cprv_plan *cprv_judgement_plan(const struct cprv_judgement *j)
+{
+	return &j->plan;
+}
+
+struct json_object *cprv_judgement_meta(const struct cprv_judgement *j)
+{
+	return j->meta;
 }
 
 int cprv_judgement_exit_code(const struct cprv_judgement *j)
@@ -299,6 +417,8 @@ void cprv_judgement_text(const struct cprv_judgement *j, FILE *f, bool verbose)
 	struct json_object *scn = get(j->meta, "scenario");
 
 	cprv_report_text(f, j->a, &j->v, &ro);
+	if (j->drive)
+		cprv_report_drive_text(f, j->a, j->drive);
 	fprintf(f, "\ntrace: %s, %llu events, %s%s%s; kernel %s",
 		j->trace, (unsigned long long)j->events, cprv_trace_status_name(j->status),
 		j->status_msg[0] ? ": " : "", j->status_msg,
@@ -335,5 +455,7 @@ struct json_object *cprv_judgement_json(const struct cprv_judgement *j)
 	json_object_object_add(r, "trace", t);
 	if (get(j->meta, "scenario"))
 		json_object_object_add(r, "scenario", json_object_get(get(j->meta, "scenario")));
+	if (j->drive)
+		json_object_object_add(r, "qemu", cprv_report_drive_json(j->a, j->drive));
 	return r;
 }

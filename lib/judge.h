@@ -14,6 +14,10 @@ struct cprv_judgement;
 struct cprv_judge_opts {
 	const char *trace;        /* trace file */
 	const char *ground_truth; /* rig ground truth, or NULL */
+	const char *drive_result; /* the QEMU driver's outcome (lib/drive.h), or NULL */
+	bool no_device_ok;        /* the workload has no MSI source: no fires is no blocker */
+	bool msi_path_only;       /* judge only eventfds bound to an irqfd or armed by vfio
+				   * (a real VMM's own event notifiers are not MSIs) */
 	uint64_t settle_ns;       /* 0: the analysis default */
 	unsigned max_chains;      /* 0: the analysis default */
 };
@@ -36,5 +40,16 @@ void cprv_judgement_text(const struct cprv_judgement *j, FILE *f, bool verbose);
 /* The report JSON with `plan`, `trace` (file, status, events, drops) and the
  * header's scenario added; caller owns it. */
 struct json_object *cprv_judgement_json(const struct cprv_judgement *j);
+
+/* What a judgement rests on, for reports that need more than text/JSON. */
+struct cprv_analysis;
+struct cprv_verdict;
+struct cprv_drive;
+struct cprv_plan;
+const struct cprv_analysis *cprv_judgement_analysis(const struct cprv_judgement *j);
+const struct cprv_verdict *cprv_judgement_verdict(const struct cprv_judgement *j);
+const struct cprv_drive *cprv_judgement_drive(const struct cprv_judgement *j); /* NULL: none */
+const struct cprv_plan *cprv_judgement_plan(const struct cprv_judgement *j);
+struct json_object *cprv_judgement_meta(const struct cprv_judgement *j); /* trace header */
 
 #endif

@@ -8,6 +8,7 @@ static const char *const kind_names[] = {
 	[CPRV_ATTACH_NONE] = "unavailable", [CPRV_ATTACH_FENTRY] = "fentry",
 	[CPRV_ATTACH_KPROBE] = "kprobe",    [CPRV_ATTACH_TP_BTF] = "tp_btf",
 	[CPRV_ATTACH_TRACEPOINT] = "tracepoint", [CPRV_ATTACH_SYSCALL] = "syscall",
+	[CPRV_ATTACH_UPROBE] = "uprobe",
 };
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k)
@@ -64,6 +65,56 @@ void cprv_plan_visibility(const struct cprv_plan *plan, struct cprv_visibility *
 	}
 }
 
+static struct json_object *ufns_to_json(const struct cprv_plan *plan)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *bins = json_object_new_array(), *fns = json_object_new_object();
+
+	for (unsigned i = 0; i < plan->n_binaries; i++)
+		json_object_array_add(bins, json_object_new_string(plan->binaries[i]));
+	for (int f = 0; f < CPRV_UFN_MAX; f++) {
+		const struct cprv_ufn_state *u = &plan->ufns[f];
+		struct json_object *fo;
+
+		if (!u->attached && !u->why[0])
+			continue;
+		fo = json_object_new_object();
+		json_object_object_add(fo, "attached", json_object_new_int(u->attached));
+		if (u->why[0])
+			json_object_object_add(fo, "why", json_object_new_string(u->why));
+		json_object_object_add(fns, cprv_ufn_symbol(f), fo);
+	}
+	json_object_object_add(o, "binaries", bins);
+	json_object_object_add(o, "functions", fns);
+	return o;
+}
+
+static void ufns_from_json(struct json_object *o, struct cprv_plan *plan)
+{
+	struct json_object *bins, *fns, *v;
+
+	if (json_object_object_get_ex(o, "binaries", &bins) &&
+	    json_object_is_type(bins, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(bins) &&
+		     plan->n_binaries < CPRV_MAX_BINARIES; i++)
+			snprintf(plan->binaries[plan->n_binaries++], sizeof(plan->binaries[0]), "%s",
+				 json_object_get_string(json_object_array_get_idx(bins, i)));
+	if (!json_object_object_get_ex(o, "functions", &fns) ||
+	    !json_object_is_type(fns, json_type_object))
+		return;
+	json_object_object_foreach(fns, sym, fo) {
+		int f = cprv_ufn_by_symbol(sym);
+
+		if (f < 0)
+			continue;
+		if (json_object_object_get_ex(fo, "attached", &v))
+			plan->ufns[f].attached = json_object_get_int(v);
+		if (json_object_object_get_ex(fo, "why", &v))
+			snprintf(plan->ufns[f].why, sizeof(plan->ufns[f].why), "%s",
+				 json_object_get_string(v));
+	}
+}
+
 struct json_object *cprv_plan_to_json(const struct cprv_plan *plan)
 {
 	struct json_object *o = json_object_new_object();
@@ -100,6 +151,7 @@ struct json_object *cprv_plan_to_json(const struct cprv_plan *plan)
 		json_object_object_add(hooks, cprv_hook_name(h), ho);
 	}
 	json_object_object_add(o, "hooks", hooks);
+	json_object_object_add(o, "uprobes", ufns_to_json(plan));
 	json_object_object_add(o, "canary_ran", json_object_new_boolean(plan->canary_ran));
 	json_object_object_add(o, "canary", json_object_new_string(plan->canary_summary));
 	return o;
@@ -131,6 +183,8 @@ int cprv_plan_from_json(struct json_object *obj, struct cprv_plan *plan, char *e
 		snprintf(err, errlen, "probe plan: missing 'hooks' object");
 		return -1;
 	}
+	if (json_object_object_get_ex(obj, "uprobes", &v))
+		ufns_from_json(v, plan);
 	if (json_object_object_get_ex(obj, "canary_ran", &v))
 		plan->canary_ran = json_object_get_boolean(v);
 	if (json_object_object_get_ex(obj, "canary", &v))
@@ -193,5 +247,12 @@ void cprv_plan_print(const struct cprv_plan *plan, FILE *out, bool verbose)
 						hs->why[v]);
 		}
 	}
+	for (unsigned i = 0; i < plan->n_binaries; i++)
+		fprintf(out, "uprobes in %s\n", plan->binaries[i]);
+	for (int f = 0; f < CPRV_UFN_MAX && plan->n_binaries; f++)
+		if (verbose || !plan->ufns[f].attached)
+			fprintf(out, "  %-38s %s\n", cprv_ufn_symbol(f),
+				plan->ufns[f].attached ? "attached" :
+				plan->ufns[f].why[0] ? plan->ufns[f].why : "not tried");
 	fprintf(out, "canary: %s\n", plan->canary_ran ? plan->canary_summary : "did not run");
 }

@@ -19,6 +19,7 @@ enum cprv_attach_kind {
 	CPRV_ATTACH_TP_BTF,
 	CPRV_ATTACH_TRACEPOINT,
 	CPRV_ATTACH_SYSCALL,
+	CPRV_ATTACH_UPROBE,
 };
 
 #define CPRV_MAX_VARIANTS 3
@@ -51,6 +52,9 @@ struct cprv_hook_def {
 extern const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX];
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k);
+const char *cprv_ufn_symbol(int ufn);
+int cprv_ufn_args(int ufn); /* CPRV_UFN_ARGS_* */
+int cprv_ufn_by_symbol(const char *sym); /* -1 if unknown */
 const char *cprv_hook_name(int hook);
 const char *cprv_hook_stage(int hook);
 
@@ -69,8 +73,19 @@ struct cprv_hook_state {
 	uint64_t canary_hits;
 };
 
+/* User-space functions (CPRV_UFN_LIST): found in how many of the binaries
+ * the uprobes were attached to. */
+#define CPRV_MAX_BINARIES 4
+struct cprv_ufn_state {
+	uint32_t attached;  /* binaries it is attached in */
+	char why[120];      /* why not, in the last binary that lacked it */
+};
+
 struct cprv_plan {
 	struct cprv_hook_state hooks[CPRV_HOOK_MAX];
+	struct cprv_ufn_state ufns[CPRV_UFN_MAX];
+	char binaries[CPRV_MAX_BINARIES][256]; /* user-space binaries probed */
+	unsigned n_binaries;
 	bool canary_ran;
 	char canary_summary[200];
 	/* kinds the user forbade (--no-fentry ... ), bit per cprv_attach_kind */

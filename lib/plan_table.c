@@ -1,6 +1,7 @@
 /* The one table of hooks and their attach variants, best first. The probe
  * plan, the canary and the visibility the analysis gets are all derived
  * from it; nothing else lists hooks or programs. */
+#include <string.h>
 #include "plan.h"
 
 #define V(k, t, ...) { .kind = CPRV_ATTACH_##k, .target = t, .progs = { __VA_ARGS__ } }
@@ -189,6 +190,14 @@ const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX] = {
 			V(TRACEPOINT, "sched/sched_process_fork", "tp_fork"),
 		},
 	},
+	[CPRV_HOOK_USER_FN] = {
+		.role = "QEMU's CPR steps and interrupt calls (uprobes, per binary)",
+		.canary = CPRV_CANARY_PROCESS,
+		.events = { CPRV_EV_UPROBE },
+		.variants = {
+			V(UPROBE, "cprv_uprobe_selftest", "up_fn"),
+		},
+	},
 	[CPRV_HOOK_PROC_EXIT] = {
 		.role = "traced process exits (a QEMU dying mid-CPR)",
 		.canary = CPRV_CANARY_PROCESS,
@@ -214,4 +223,27 @@ const char *cprv_hook_name(int hook)
 const char *cprv_hook_stage(int hook)
 {
 	return hook >= 0 && hook < CPRV_HOOK_MAX ? hook_stages[hook] : "?";
+}
+
+#define CPRV_UFN_SYM(id, sym, args) [CPRV_UFN_##id] = sym,
+static const char *const ufn_syms[CPRV_UFN_MAX] = { CPRV_UFN_LIST(CPRV_UFN_SYM) };
+#define CPRV_UFN_ARGS(id, sym, args) [CPRV_UFN_##id] = CPRV_UFN_ARGS_##args,
+static const int ufn_args[CPRV_UFN_MAX] = { CPRV_UFN_LIST(CPRV_UFN_ARGS) };
+
+const char *cprv_ufn_symbol(int ufn)
+{
+	return ufn >= 0 && ufn < CPRV_UFN_MAX ? ufn_syms[ufn] : "?";
+}
+
+int cprv_ufn_args(int ufn)
+{
+	return ufn >= 0 && ufn < CPRV_UFN_MAX ? ufn_args[ufn] : CPRV_UFN_ARGS_INT;
+}
+
+int cprv_ufn_by_symbol(const char *sym)
+{
+	for (int i = 0; i < CPRV_UFN_MAX; i++)
+		if (!strcmp(ufn_syms[i], sym))
+			return i;
+	return -1;
 }

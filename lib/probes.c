@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
@@ -29,9 +30,13 @@ _Static_assert(CPRV_KVM_SET_LAPIC == KVM_SET_LAPIC, "ioctl number");
 _Static_assert(CPRV_VFIO_DEVICE_SET_IRQS == VFIO_DEVICE_SET_IRQS, "ioctl number");
 _Static_assert(sizeof(struct kvm_irq_routing_entry) == 48, "route stride used by BPF");
 
+#define MAX_USER_LINKS (CPRV_MAX_BINARIES * CPRV_UFN_MAX)
+
 struct cprv_probes {
 	struct cprv *skel;
 	struct bpf_link *links[CPRV_HOOK_MAX][CPRV_MAX_PROGS];
+	struct bpf_link *user_links[MAX_USER_LINKS];
+	size_t n_user_links;
 	struct ring_buffer *rb;
 	cprv_event_fn fn;
 	void *arg;
@@ -190,6 +195,12 @@ static bool variant_exists(const struct cprv_variant *v, const struct ksyms *k, 
 			return false;
 		}
 		return true;
+	case CPRV_ATTACH_UPROBE:
+		if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0) {
+			snprintf(why, len, "kernel has no uprobes (no uprobe PMU)");
+			return false;
+		}
+		return true;
 	case CPRV_ATTACH_TP_BTF:
 	case CPRV_ATTACH_TRACEPOINT:
 	case CPRV_ATTACH_SYSCALL:
@@ -246,6 +257,21 @@ static struct cprv *open_skel(size_t rb_bytes)
 	return skel;
 }
 
+/* The canary calls it; the USER_FN hook's trial attaches to it. Kept out of
+ * line and opaque so the call and the symbol survive optimisation. */
+__attribute__((noinline, used)) void cprv_uprobe_selftest(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static struct bpf_link *attach_ufn(struct bpf_program *prog, const char *binary, int ufn)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = cprv_ufn_symbol(ufn),
+		    .bpf_cookie = (uint64_t)ufn | (uint64_t)cprv_ufn_args(ufn) << 16);
+
+	return bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &o);
+}
+
 /* Attaches every program of hook h's chosen variant. */
 static int attach_hook(struct cprv *skel, int h, int v, struct bpf_link **links, char *why,
 		       size_t len)
@@ -258,7 +284,10 @@ static int attach_hook(struct cprv *skel, int h, int v, struct bpf_link **links,
 			continue;
 		prog = bpf_object__find_program_by_name(skel->obj, name);
 		last_libbpf_msg[0] = 0;
-		links[i] = bpf_program__attach(prog);
+		if (cprv_hook_table[h].variants[v].kind == CPRV_ATTACH_UPROBE)
+			links[i] = attach_ufn(prog, "/proc/self/exe", CPRV_UFN_SELFTEST);
+		else
+			links[i] = bpf_program__attach(prog);
 		if (!links[i]) {
 			int err = -errno;
 
@@ -453,6 +482,8 @@ void cprv_probes_free(struct cprv_probes *p)
 	for (int h = 0; h < CPRV_HOOK_MAX; h++)
 		for (int i = 0; i < CPRV_MAX_PROGS; i++)
 			bpf_link__destroy(p->links[h][i]);
+	for (size_t i = 0; i < p->n_user_links; i++)
+		bpf_link__destroy(p->user_links[i]);
 	cprv__destroy(p->skel);
 	free(p);
 }
@@ -532,4 +563,48 @@ int cprv_probes_drain(struct cprv_probes *p, cprv_event_fn fn, void *arg)
 	p->fn = fn;
 	p->arg = arg;
 	return ring_buffer__consume(p->rb);
+}
+
+int cprv_probes_attach_binary(struct cprv_probes *p, struct cprv_plan *plan, const char *binary,
+			      char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	char real[PATH_MAX];
+	int n = 0;
+
+	if (plan->hooks[CPRV_HOOK_USER_FN].chosen < 0) {
+		snprintf(err, errlen, "uprobes are not available here: %s",
+			 plan->hooks[CPRV_HOOK_USER_FN].why[0]);
+		return -ENOTSUP;
+	}
+	if (!realpath(binary, real)) {
+		snprintf(err, errlen, "%s: %s", binary, strerror(errno));
+		return -errno;
+	}
+	for (unsigned i = 0; i < plan->n_binaries; i++)
+		if (!strcmp(plan->binaries[i], real))
+			return 0;
+	if (plan->n_binaries >= CPRV_MAX_BINARIES) {
+		snprintf(err, errlen, "more than %d binaries to probe", CPRV_MAX_BINARIES);
+		return -E2BIG;
+	}
+	snprintf(plan->binaries[plan->n_binaries++], sizeof(plan->binaries[0]), "%s", real);
+	prog = bpf_object__find_program_by_name(p->skel->obj, "up_fn");
+	for (int f = 0; f < CPRV_UFN_MAX; f++) {
+		struct bpf_link *l;
+
+		if (f == CPRV_UFN_SELFTEST)
+			continue;
+		last_libbpf_msg[0] = 0;
+		l = attach_ufn(prog, real, f);
+		if (!l) {
+			fmt_err(plan->ufns[f].why, sizeof(plan->ufns[f].why),
+				"not in this binary", -errno);
+			continue;
+		}
+		p->user_links[p->n_user_links++] = l;
+		plan->ufns[f].attached++;
+		n++;
+	}
+	return n;
 }

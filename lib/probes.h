@@ -31,6 +31,18 @@ struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
 				     const struct cprv_probe_opts *opts, char *err, size_t errlen);
 void cprv_probes_free(struct cprv_probes *p);
 
+/*
+ * Attach the USER_FN uprobe to every function of CPRV_UFN_LIST that binary
+ * has (resolved from its symbols now; a missing one is noted in
+ * plan->ufns[].why, never an error). Returns how many attached, or -errno
+ * with a message if uprobes are unavailable or the binary unreadable.
+ * The same binary twice is attached once.
+ */
+int cprv_probes_attach_binary(struct cprv_probes *p, struct cprv_plan *plan, const char *binary,
+			      char *err, size_t errlen);
+/* Exported so the USER_FN hook can prove itself on the running binary. */
+void cprv_uprobe_selftest(void);
+
 int cprv_probes_track(struct cprv_probes *p, pid_t tgid);
 /* How many traced processes (given, forked, or joined over SCM_RIGHTS)
  * are still alive. */

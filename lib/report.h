@@ -32,4 +32,15 @@ struct json_object *cprv_report_json(const struct cprv_analysis *a,
 				     const struct cprv_report_opts *o);
 int cprv_report_json_write(FILE *f, struct json_object *root, bool pretty);
 
+struct cprv_drive;
+/* A QEMU run (lib/drive.h): each update with its phases (from the trace's
+ * driven cycle) and its blackout; the guest's heartbeat. */
+void cprv_report_drive_text(FILE *f, const struct cprv_analysis *a, const struct cprv_drive *d);
+struct json_object *cprv_report_drive_json(const struct cprv_analysis *a,
+					   const struct cprv_drive *d);
+/* {"setup":{"ts_ns","offset_ns","pid","source"}|null, ...} of a driven cycle. */
+struct json_object *cprv_report_phases_json(const struct cprv_cycle *cy);
+/* The trace's cycle for the driver's cycle number, or NULL. */
+const struct cprv_cycle *cprv_report_driven_cycle(const struct cprv_analysis *a, uint32_t number);
+
 #endif

@@ -100,6 +100,12 @@ static struct json_object *cpr(const struct cprv_analysis *a)
 			json_object_array_add(vecs, x);
 		}
 		put(c, "vectors", vecs);
+		if (cy->driven) {
+			put(c, "qemu_cycle", u64(cy->number));
+			put(c, "driver_failed", json_object_new_boolean(cy->driver_failed));
+			put(c, "vm_blackout_ns", u64(cy->vm_blackout_ns));
+			put(c, "phases", cprv_report_phases_json(cy));
+		}
 		json_object_array_add(cycles, c);
 		if (cy->blackout_ns > max)
 			max = cy->blackout_ns;

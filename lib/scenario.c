@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static const char *const msi_names[] = {
 	[CPRV_MSI_MSIX] = "msix",
 	[CPRV_MSI_MSI] = "msi",
 };
-static const char *const kind_names[] = { [CPRV_KIND_RIG] = "rig" };
+static const char *const kind_names[] = { [CPRV_KIND_RIG] = "rig", [CPRV_KIND_QEMU] = "qemu" };
 static const char *const expect_names[] = {
 	[CPRV_EXPECT_PASS] = "pass",
 	[CPRV_EXPECT_FAIL] = "fail",
@@ -94,6 +95,7 @@ void cprv_scenario_defaults(struct cprv_scenario *s)
 	s->msi = CPRV_MSI_MSIX;
 	s->nmask = 0;
 	s->expect_verdict = CPRV_EXPECT_PASS;
+	cprv_scenario_qemu_defaults(&s->qemu);
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -229,6 +231,20 @@ static const struct u32_field u32_fields[] = {
 	U32F(late_ms, 0, CPRV_SCENARIO_MAX_MS),
 };
 
+#define SEEN_RIG_KEY  8u
+#define SEEN_QEMU_KEY 16u
+
+static bool is_common_key(const char *key)
+{
+	static const char *const common[] = { "format", "version", "kind", "name", "mode",
+					      "cycles", "settle_ms", "expect" };
+
+	for (size_t i = 0; i < NELEM(common); i++)
+		if (!strcmp(key, common[i]))
+			return true;
+	return false;
+}
+
 static int parse_field(const char *key, struct json_object *val,
 		       struct cprv_scenario *s, unsigned *seen,
 		       const char *origin, char *err, size_t errlen)
@@ -237,6 +253,13 @@ static int parse_field(const char *key, struct json_object *val,
 	uint32_t u;
 	int v;
 
+	v = cprv_scenario_qemu_field(key, val, s, origin, err, errlen);
+	if (v) {
+		*seen |= SEEN_QEMU_KEY;
+		return v < 0 ? -1 : 0;
+	}
+	if (!is_common_key(key))
+		*seen |= SEEN_RIG_KEY;
 	for (size_t i = 0; i < NELEM(u32_fields); i++) {
 		const struct u32_field *f = &u32_fields[i];
 
@@ -268,7 +291,7 @@ static int parse_field(const char *key, struct json_object *val,
 		v = lookup(kind_names, NELEM(kind_names), str);
 		if (v < 0)
 			return fail(err, errlen, origin,
-				    "field 'kind' is '%s'; only 'rig' is supported for now", str);
+				    "field 'kind' is '%s', must be one of: rig, qemu", str);
 		s->kind = (enum cprv_scn_kind)v;
 		*seen |= 4;
 	} else if (strcmp(key, "name") == 0) {
@@ -377,6 +400,8 @@ static int validate_msi(const struct cprv_scenario *s, const char *origin,
 int cprv_scenario_validate(const struct cprv_scenario *s, const char *origin,
 			   char *err, size_t errlen)
 {
+	if (s->kind == CPRV_KIND_QEMU)
+		return cprv_scenario_qemu_validate(s, origin, err, errlen);
 	if (s->cpr_at_ms >= s->duration_ms)
 		return fail(err, errlen, origin,
 			    "cpr_at_ms (%u) must be less than duration_ms (%u)",
@@ -480,6 +505,12 @@ int cprv_scenario_parse(const char *text, const char *origin,
 		return fail(err, errlen, origin, "missing field 'version'");
 	if (!(seen & 4))
 		return fail(err, errlen, origin, "missing field 'kind'");
+	if (s->kind == CPRV_KIND_QEMU && (seen & SEEN_RIG_KEY))
+		return fail(err, errlen, origin, "a qemu scenario takes only name, mode, cycles, "
+			    "settle_ms, expect, qemu, guest_args, mem_mb, run_ms, timeout_ms, "
+			    "kill_new_cycle, qemu_args (a rig key is present)");
+	if (s->kind == CPRV_KIND_RIG && (seen & SEEN_QEMU_KEY))
+		return fail(err, errlen, origin, "qemu keys (qemu, guest_args, ...) need kind 'qemu'");
 	return cprv_scenario_validate(s, origin, err, errlen);
 }
 

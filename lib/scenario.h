@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json_object;
+
 #define CPRV_SCENARIO_FORMAT  "cprv-scenario"
 #define CPRV_SCENARIO_VERSION 1
 
@@ -29,7 +31,7 @@
 #define CPRV_SCENARIO_MAX_RATE    10000000u
 #define CPRV_SCENARIO_MAX_MS      3600000u
 
-enum cprv_scn_kind { CPRV_KIND_RIG = 0 };
+enum cprv_scn_kind { CPRV_KIND_RIG = 0, CPRV_KIND_QEMU };
 
 enum cprv_cpr_mode { CPRV_MODE_TRANSFER = 0, CPRV_MODE_EXEC };
 
@@ -74,6 +76,25 @@ struct cprv_mask_window {
 	uint32_t for_ms;
 };
 
+/*
+ * kind "qemu": real QEMU live-updated over QMP, running the project's own
+ * guest (tools/guest). Keys: qemu, guest_args, mem_mb, run_ms, timeout_ms,
+ * kill_new_cycle, qemu_args; plus the common name, mode, cycles,
+ * settle_ms, expect. The rig's keys are errors in a qemu scenario and the
+ * other way round.
+ */
+#define CPRV_SCENARIO_MAX_QEMU_ARGS 32
+struct cprv_qemu_scn {
+	char qemu[256];          /* a build set up by scenarios/qemu/setup.sh ("11.1") or a path */
+	char guest_args[128];    /* the guest's command line ("" heartbeat; "edu rate=1000") */
+	uint32_t mem_mb;
+	uint32_t run_ms;         /* the guest runs this long before each cycle and after the last */
+	uint32_t timeout_ms;     /* bound on every wait for QEMU */
+	uint32_t kill_new_cycle; /* fault: SIGKILL the incoming QEMU during this cycle (0: never) */
+	uint32_t n_args;
+	char args[CPRV_SCENARIO_MAX_QEMU_ARGS][128]; /* extra QEMU arguments, e.g. a vfio-pci device */
+};
+
 struct cprv_scenario {
 	char name[64];
 	enum cprv_scn_kind kind;
@@ -93,7 +114,16 @@ struct cprv_scenario {
 	uint32_t nmask;
 	struct cprv_mask_window mask[CPRV_SCENARIO_MAX_MASKS];
 	enum cprv_verdict_expect expect_verdict;
+	struct cprv_qemu_scn qemu; /* kind qemu */
 };
+
+/* kind qemu keys (lib/scenario_qemu.c): 1 if key is one, 0 if not, -1 on
+ * a bad value (err set). */
+int cprv_scenario_qemu_field(const char *key, struct json_object *val, struct cprv_scenario *s,
+			     const char *origin, char *err, size_t errlen);
+void cprv_scenario_qemu_defaults(struct cprv_qemu_scn *q);
+int cprv_scenario_qemu_validate(const struct cprv_scenario *s, const char *origin,
+				char *err, size_t errlen);
 
 /* The defaults an absent optional key takes (the rig-default scenario). */
 void cprv_scenario_defaults(struct cprv_scenario *s);

@@ -69,6 +69,21 @@ struct cprv_verdict {
 /* a must be finished; gt may be NULL. 0 or -ENOMEM. */
 int cprv_verdict_judge(struct cprv_verdict *v, const struct cprv_analysis *a,
 		       const struct cprv_gt_expect *gt);
+/* CPRV_VERDICT_NO_DEVICE: the workload has no MSI source (a QEMU lane
+ * without a device); no fires is then no reason to stay unjudged. */
+#define CPRV_VERDICT_NO_DEVICE 1u
+int cprv_verdict_judge_ex(struct cprv_verdict *v, const struct cprv_analysis *a,
+			  const struct cprv_gt_expect *gt, unsigned flags);
+
+struct cprv_drive;
+/*
+ * Add what a QEMU driver saw (lib/drive.h): a failed cycle or a guest
+ * heartbeat that stopped fails the verdict; a driver that could not do its
+ * job, or a cycle the trace does not show, makes a pass unjudged. Also
+ * says when phases were seen only through QMP. 0 or -ENOMEM.
+ */
+int cprv_verdict_drive(struct cprv_verdict *v, const struct cprv_analysis *a,
+		       const struct cprv_drive *d);
 void cprv_verdict_free(struct cprv_verdict *v);
 /* 0 pass, 1 fail, 2 unjudged (DESIGN section 6) */
 int cprv_verdict_exit_code(const struct cprv_verdict *v);

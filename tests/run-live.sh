@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs the live tests (root, BPF, KVM) of the build dir $1.
-#   tests/run-live.sh BUILD                 live_host, live_kvm, live_accuracy
+#   tests/run-live.sh BUILD                 live_host, live_kvm, live_qemu, live_accuracy
 #   tests/run-live.sh BUILD TEST [ARGS...]  just this KVM test (e.g. live_accuracy)
 #
 # live_host needs root and BPF only: it runs on this kernel as it is.
@@ -43,6 +43,14 @@ if (($# == 0)); then
 	echo "== live_host: BPF on this kernel ($(uname -r))"
 	"$BUILD/tests/live_host" || rc=1
 	run_kvm_test live_kvm || rc=1
+	# the QEMU lane: the reference 11.1 and trixie's 10.0 (cached after the
+	# first set-up; the host fetches them, L1 runs them)
+	if scenarios/qemu/setup.sh; then
+		run_kvm_test live_qemu || rc=1
+	else
+		echo "live: scenarios/qemu/setup.sh failed: the QEMU lane cannot run" >&2
+		rc=1
+	fi
 	run_kvm_test live_accuracy || rc=1
 else
 	run_kvm_test "$@" || rc=1

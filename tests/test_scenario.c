@@ -260,8 +260,18 @@ static const struct bad_case bad_cases[] = {
 	  "t.json: field 'format' is 'cprv-trace', expected 'cprv-scenario'" },
 	{ "{\"format\":\"cprv-scenario\",\"version\":2,\"kind\":\"rig\"}",
 	  "t.json: version 2 is not supported (this build reads version 1)" },
-	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\"}",
-	  "t.json: field 'kind' is 'qemu'; only 'rig' is supported for now" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"vm\"}",
+	  "t.json: field 'kind' is 'vm', must be one of: rig, qemu" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"vectors\":4}",
+	  "t.json: a qemu scenario takes only name, mode, cycles, settle_ms, expect, qemu, "
+	  "guest_args, mem_mb, run_ms, timeout_ms, kill_new_cycle, qemu_args (a rig key is present)" },
+	{ "{" HEAD ",\"qemu\":\"11.1\"}", "t.json: qemu keys (qemu, guest_args, ...) need kind 'qemu'" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"cycles\":2,"
+	  "\"kill_new_cycle\":3}", "t.json: kill_new_cycle (3) is after the last cycle (2)" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"mem_mb\":8}",
+	  "t.json: field 'mem_mb' must be an integer from 16 to 65536" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"qemu_args\":[1]}",
+	  "t.json: field 'qemu_args[]' must be a string" },
 	{ "{\"version\":1,\"kind\":\"rig\"}",
 	  "t.json: missing field 'format' (\"cprv-scenario\")" },
 	{ "{\"format\":\"cprv-scenario\",\"kind\":\"rig\"}", "t.json: missing field 'version'" },
@@ -271,6 +281,38 @@ static const struct bad_case bad_cases[] = {
 	{ "{" HEAD ",\n\"vectors\": 4,", "t.json: JSON ends too early (truncated file?)" },
 	{ "", "t.json: JSON ends too early (truncated file?)" },
 };
+
+static void test_qemu_kind(void **state)
+{
+	struct cprv_scenario s;
+	char err[256] = "";
+
+	assert_int_equal(cprv_scenario_parse(
+		"{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"name\":\"q\","
+		"\"mode\":\"exec\",\"cycles\":3,\"qemu\":\"10.0\",\"guest_args\":\"edu rate=500\","
+		"\"mem_mb\":256,\"run_ms\":20,\"timeout_ms\":9000,\"kill_new_cycle\":2,"
+		"\"qemu_args\":[\"-device\",\"vfio-pci,host=0000:00:03.0\"]}",
+		"q.json", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.kind, CPRV_KIND_QEMU);
+	assert_int_equal(s.mode, CPRV_MODE_EXEC);
+	assert_int_equal(s.cycles, 3);
+	assert_string_equal(s.qemu.qemu, "10.0");
+	assert_string_equal(s.qemu.guest_args, "edu rate=500");
+	assert_int_equal(s.qemu.mem_mb, 256);
+	assert_int_equal(s.qemu.run_ms, 20);
+	assert_int_equal(s.qemu.timeout_ms, 9000);
+	assert_int_equal(s.qemu.kill_new_cycle, 2);
+	assert_int_equal(s.qemu.n_args, 2);
+	assert_string_equal(s.qemu.args[1], "vfio-pci,host=0000:00:03.0");
+	/* defaults */
+	assert_int_equal(cprv_scenario_parse(
+		"{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\"}", "d.json", &s, err,
+		sizeof(err)), 0);
+	assert_string_equal(s.qemu.qemu, "11.1");
+	assert_int_equal(s.qemu.mem_mb, 128);
+	assert_int_equal(s.qemu.kill_new_cycle, 0);
+	assert_int_equal(s.qemu.n_args, 0);
+}
 
 static void test_bad_fields(void **state)
 {
@@ -402,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_msi_bad),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_qemu_kind),
 		cmocka_unit_test(test_syntax_error_line),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_repo_scenarios),

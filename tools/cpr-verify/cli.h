@@ -58,5 +58,8 @@ int cmd_record(struct cli *c, int argc, char **argv);
 int cmd_dump(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_gate(struct cli *c, int argc, char **argv);
+int cmd_drive(struct cli *c, int argc, char **argv);
 
 #endif

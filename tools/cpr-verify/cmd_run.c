@@ -14,8 +14,10 @@
 #include <json-c/json.h>
 #include "cli.h"
 #include "judge.h"
+#include "report_html.h"
 #include "record.h"
 #include "scenario.h"
+#include "run.h"
 
 static const char help[] =
 "usage: cpr-verify run [SCENARIO] [options]\n"
@@ -25,7 +27,8 @@ static const char help[] =
 "vfio-like device and a mini-VMM on real KVM objects) doing one\n"
 "cpr-transfer of 4 MSI vectors under load. SCENARIO is a file or a name\n"
 "from scenarios/ (rig-default, rig-exec, rig-new-eventfd, rig-msix-mask,\n"
-"rig-pba-dropped, rig-msi).\n"
+"rig-pba-dropped, rig-msi; qemu-transfer, qemu-exec, qemu-kill: real QEMU\n"
+"live-updated over QMP, set up by scenarios/qemu/setup.sh).\n"
 "\n"
 "  --mode transfer|exec   override the scenario's CPR mode\n"
 "  --fault NAME           inject a fault the rig knows (listed below)\n"
@@ -37,6 +40,8 @@ static const char help[] =
 "                         /dev/kvm exists, else nested\n"
 "  --deny KINDS           never use these attach kinds (see `probe --help`)\n"
 "  --plan FILE            take the attach variants from a saved `probe --json`\n"
+"  --qemu QEMU            qemu scenarios: a build set up by scenarios/qemu/setup.sh\n"
+"                         (11.1, 10.0) or a path to a QEMU binary or wrapper\n"
 "  -v                     every evidence chain\n"
 "\n"
 "The verdict is compared with the rig's ground truth: a count that differs\n"
@@ -44,13 +49,8 @@ static const char help[] =
 "exit: 0 pass, 1 fail, 2 could not judge, 3 usage, 4 bad scenario,\n"
 "5 no root/BTF/KVM, 6 the workload or the tool failed.\n";
 
-struct run_args {
-	const char *scenario, *mode, *fault, *out, *lane, *deny, *plan;
-	bool json, verbose;
-};
-
 /* The project tree the binary runs from: build/ or build/san/ below it. */
-static int find_home(char *home, size_t len)
+int find_home(char *home, size_t len)
 {
 	char exe[PATH_MAX], probe[PATH_MAX + 64];
 	const char *env = getenv("CPRV_HOME");
@@ -77,7 +77,7 @@ static int find_home(char *home, size_t len)
 	return -1;
 }
 
-static void exe_dir(char *dir, size_t len)
+void exe_dir(char *dir, size_t len)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -98,7 +98,7 @@ static int resolve_scenario(const char *home, const char *arg, char *path, size_
 	return access(path, R_OK);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	return remove(p);
 }
@@ -175,6 +175,10 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 		argv[n++] = "--plan";
 		argv[n++] = (char *)ra->plan;
 	}
+	if (ra->qemu) {
+		argv[n++] = "--qemu";
+		argv[n++] = (char *)ra->qemu;
+	}
 	if (ra->json)
 		argv[n++] = "--json";
 	argv[n] = NULL;
@@ -197,11 +201,11 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 	if (temp)
 		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	else
-		cli_info(c, "kept in %s: trace.cprv, ground-truth.json, report.txt, report.json", outdir);
+		cli_info(c, "kept in %s", outdir);
 	return rc;
 }
 
-static int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir)
+int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir)
 {
 	char p[PATH_MAX];
 	struct json_object *r;
@@ -222,6 +226,9 @@ static int write_reports(struct cli *c, const struct cprv_judgement *j, const ch
 	fputc('\n', f);
 	json_object_put(r);
 	fclose(f);
+	snprintf(p, sizeof(p), "%s/report.html", dir);
+	if (cprv_report_html_file(p, j, NULL))
+		goto fail;
 	return 0;
 fail:
 	cli_err(c, "writing %s: %s", p, strerror(errno));
@@ -340,7 +347,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },       { "output", required_argument, NULL, 'o' },
 		{ "lane", required_argument, NULL, 'l' }, { "deny", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
-		{ "plan", required_argument, NULL, 'P' },
+		{ "plan", required_argument, NULL, 'P' }, { "qemu", required_argument, NULL, 'Q' },
 		{ 0 } };
 	struct run_args ra = { .lane = "auto", .verbose = c->verbose };
 	char home[PATH_MAX], scn[PATH_MAX + 64], err[512];
@@ -357,6 +364,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'l': ra.lane = optarg; break;
 		case 'd': ra.deny = optarg; break;
 		case 'P': ra.plan = optarg; break;
+		case 'Q': ra.qemu = optarg; break;
 		case 'v': ra.verbose = c->verbose = true; break;
 		case 'h':
 			fputs(help, stdout);
@@ -395,6 +403,16 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		}
 		s.mode = m;
 	}
+	if (ra.fault && s.kind == CPRV_KIND_QEMU) {
+		cli_err(c, "--fault applies to rig scenarios; a qemu scenario's fault is "
+			   "kill_new_cycle in the scenario");
+		return CPRV_EXIT_USAGE;
+	}
+	if (ra.qemu && s.kind != CPRV_KIND_QEMU) {
+		cli_err(c, "--qemu applies to qemu scenarios (qemu-transfer, qemu-exec), not %s",
+			s.name);
+		return CPRV_EXIT_USAGE;
+	}
 	if (ra.fault) {
 		int f = cprv_fault_parse(ra.fault);
 
@@ -410,5 +428,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	}
 	if (!strcmp(ra.lane, "nested") || (!strcmp(ra.lane, "auto") && access("/dev/kvm", F_OK)))
 		return run_nested(c, &ra, home, scn);
+	if (s.kind == CPRV_KIND_QEMU)
+		return run_qemu(c, &ra, home, scn, &s);
 	return run_host(c, &ra, scn, &s);
 }

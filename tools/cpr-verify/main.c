@@ -19,12 +19,17 @@ static const char usage[] =
 "  record -o FILE (-p PID... | -- COMMAND ARGS...)\n"
 "                               record until COMMAND exits or SIGINT\n"
 "  dump FILE [--json]           the recorded events, readable\n"
-"  report FILE [--json] [--ground-truth GT.json]\n"
+"  report FILE [--json] [--html OUT.html] [--ground-truth GT.json]\n"
 "                               the verdict: delivered, coalesced, lost, duplicate\n"
 "                               MSIs per vector, delivery gaps, the CPR blackout\n"
+"  export FILE --chrome-trace OUT.json\n"
+"                               the trace as Chrome trace-event JSON (Perfetto UI)\n"
 "  run [SCENARIO] [--mode transfer|exec] [--fault NAME] [--json] [-o DIR]\n"
 "                               record a scenario and report on it; without\n"
 "                               SCENARIO: the rig, one cpr-transfer under load\n"
+"  gate --candidate QEMU --reference QEMU [SCENARIO]\n"
+"                               run a qemu scenario on both builds and fail if\n"
+"                               the candidate does worse (CI gate; JSON, JUnit)\n"
 "\n"
 "Each command takes --help.\n"
 "\n"
@@ -46,6 +51,10 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "probe", cmd_probe },	  { "record", cmd_record }, { "dump", cmd_dump },
 	{ "report", cmd_report }, { "run", cmd_run },
+	{ "export", cmd_export },
+	{ "gate", cmd_gate },
+	/* internal: the workload `run` records for a qemu scenario */
+	{ "drive-qemu", cmd_drive },
 };
 
 static void vmsg(const struct cli *c, const char *kind, const char *fmt, va_list ap)

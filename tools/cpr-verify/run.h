@@ -1,0 +1,35 @@
+/* What `run` and `gate` share: the run's options, where the project tree
+ * is, and the report files a run leaves in its output directory. */
+#ifndef CPRV_RUN_H
+#define CPRV_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <ftw.h>
+#include "cli.h"
+#include "scenario.h"
+
+struct run_args {
+	const char *scenario, *mode, *fault, *out, *lane, *deny, *plan, *qemu;
+	bool json, verbose;
+};
+
+struct cprv_judgement;
+
+int find_home(char *home, size_t len);
+void exe_dir(char *dir, size_t len);
+int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f);
+/* report.txt and report.json (and whatever else a report has) into dir */
+int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir);
+
+/* A qemu scenario on this host (run_qemu.c). */
+int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const char *scn_path,
+	     const struct cprv_scenario *s);
+/* "11.1" -> the wrapper setup.sh made and the ELF binary behind it; a path
+ * -> itself (an ELF) or, for a wrapper script, the ELF named on its
+ * "# cprv-qemu-elf: PATH" line. 0 or -1 with a message. */
+int qemu_resolve(const char *home, const char *spec, char *wrapper, size_t wlen, char *elf,
+		 size_t elen, char *err, size_t errlen);
+
+#endif
