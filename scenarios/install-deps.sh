@@ -15,6 +15,7 @@ PKGS=(
 	libjson-c-dev                             # QMP, JSON reports, scenarios
 	libcmocka-dev                             # unit and live tests
 	linux-libc-dev                            # KVM and VFIO uapi headers
+	mmdebstrap debian-archive-keyring         # the reference QEMU root fs (scenarios/qemu)
 )
 
 missing=()
