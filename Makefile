@@ -45,7 +45,7 @@ LIVE      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIVE_SRCS))
 TEST_HELPERS := $(filter-out tests/test_% tests/live_%,$(wildcard tests/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 
-.PHONY: all setup run check test unit live clean vmlinux accuracy
+.PHONY: all setup run check test unit live clean vmlinux accuracy e2e
 all: $(BUILD)/cpr-verify $(BUILD)/cprv-rig $(TESTS) $(LIVE)
 
 setup:
@@ -110,7 +110,12 @@ unit: $(TESTS)
 live: all
 	./tests/run-live.sh $(BUILD)
 
-test: unit live
+test: unit live e2e
+
+# The nested vfio lane end to end: a real vfio-pci device across real
+# cpr-transfers of QEMU, and the gate telling 10.0 from 11.1 (tests/e2e.sh).
+e2e: all
+	./tests/e2e.sh $(BUILD)
 
 # The fault matrix: every fault x both CPR modes (+ MSI-X, failed CPR, 100
 # clean cycles), verdict vs the rig's ground truth; prints a table.

@@ -585,6 +585,7 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 		break;
 	case CPRV_EV_KVM_GET_LAPIC:
 	case CPRV_EV_KVM_SET_LAPIC:
+	case CPRV_EV_APIC_DELIVER:
 		err = an_lapic_event(a, ev);
 		break;
 	case CPRV_EV_CLOSE:

@@ -151,6 +151,8 @@ struct cprv_cycle {
 	uint32_t old_pid;        /* the QEMU that started the update */
 	uint64_t exec_ns;        /* cpr-exec: the old QEMU's exec */
 	uint64_t vm_blackout_ns; /* old VM stopped -> new VM running (0: not both seen) */
+	bool vecs_back;          /* driven: every dark vector re-attached ... */
+	uint64_t vec_start_ns, vec_end_ns, vec_blackout_fires; /* ... and its dark window */
 	uint64_t old_vm, new_vm;
 	bool complete;   /* every detached gsi re-attached in the new VM */
 	bool from_mark;  /* started by CPRV_MARK_CPR_BEGIN */

@@ -34,6 +34,7 @@ static struct cprv_cycle *cycle_new(struct cprv_analysis *a, uint64_t ts,
 	cy->old_vm = old_vm;
 	cy->from_mark = from_mark;
 	a->open_cycle = (long)a->n_cycles++;
+	an_rules_cycle_opened(a);
 	return cy;
 }
 
@@ -76,6 +77,15 @@ static void maybe_close(struct cprv_analysis *a, struct cprv_cycle *cy)
 	}
 	if (!dark || (!cy->new_vm && !cy->failed))
 		return;
+	if (cy->driven) {
+		/* a driver's cycle lasts to its CPR_END mark (phases come after
+		 * the irqfds); the vectors' dark window is its blackout */
+		cy->vec_start_ns = start;
+		cy->vec_end_ns = end;
+		cy->vec_blackout_fires = a->t.fires - before;
+		cy->vecs_back = true;
+		return;
+	}
 	if (!cy->from_mark) {
 		cy->start_ns = start;
 		cy->blackout_fires = a->t.fires - before;
@@ -126,6 +136,7 @@ int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t 
 			free(cy->vecs);
 			a->n_cycles--;
 			a->open_cycle = -1;
+			an_rules_cycle_dropped(a);
 		}
 		return 0;
 	}
@@ -168,6 +179,13 @@ int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 	if (ev->a[0] == CPRV_MARK_CPR_BEGIN && !cy) {
 		if (!cycle_new(a, ev->ts, 0, true))
 			return -ENOMEM;
+	} else if (ev->a[0] == CPRV_MARK_CPR_END && cy && cy->vecs_back && !cy->driver_failed) {
+		/* a driver's cycle: its vectors came back earlier */
+		cy->blackout_fires = cy->vec_blackout_fires;
+		cycle_close(a, cy, cy->vec_end_ns);
+		cy->start_ns = cy->vec_start_ns;
+		cy->blackout_ns = cy->vec_end_ns - cy->vec_start_ns;
+		cy->end_ns = ev->ts > cy->vec_end_ns ? ev->ts : cy->vec_end_ns;
 	} else if (ev->a[0] == CPRV_MARK_CPR_END && cy && (!cy->n_vecs || cy->driver_failed)) {
 		/* nothing was detached (or the update failed): the marks alone
 		 * bound the cycle */
@@ -195,6 +213,18 @@ dark:
 	v = lv->pub.has_gsi ? cvec_find(cy, lv->pub.gsi) : NULL;
 	if (v && !v->attached)
 		v->fires++;
+}
+
+void an_cpr_drop_unmoved(struct cprv_analysis *a)
+{
+	struct cprv_cycle *cy = open_cycle(a);
+
+	if (!cy || cy->from_mark || cy->new_vm || a->open_cycle != (long)a->n_cycles - 1)
+		return;
+	free(cy->vecs);
+	a->n_cycles--;
+	a->open_cycle = -1;
+	an_rules_cycle_dropped(a);
 }
 
 void an_cpr_activity(struct cprv_analysis *a)

@@ -190,6 +190,9 @@ struct an_rules {
 		size_t cycle;
 	} closes[64];
 	size_t n_closes;
+	/* what the open cycle added, undone if it turns out to be no CPR */
+	uint64_t open_breaks[CPRV_RULES];
+	size_t open_evidence[CPRV_RULES];  /* evidence count when it opened */
 };
 
 struct an_chainlist {
@@ -282,6 +285,13 @@ void an_rules_free(struct cprv_analysis *a);
 int an_cpr_deassign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_assign(struct cprv_analysis *a, const struct an_binding *b, uint64_t ts);
 int an_cpr_mark(struct cprv_analysis *a, const struct cprv_event *ev);
+/* An open cycle that never moved to another VM (a VMM re-wiring its own
+ * irqfds, e.g. INTx to MSI) is no CPR: forget it. */
+void an_cpr_drop_unmoved(struct cprv_analysis *a);
+/* analysis_rules.c: a cycle opened (remember where the rules stood) or was
+ * dropped (forget the violations it collected) */
+void an_rules_cycle_opened(struct cprv_analysis *a);
+void an_rules_cycle_dropped(struct cprv_analysis *a);
 /* QEMU's CPR steps (analysis_phase.c): uprobes, driver marks, plumbing. */
 int an_phase_event(struct cprv_analysis *a, const struct cprv_event *ev);
 void an_phase_close(struct cprv_cycle *cy);

@@ -8,8 +8,10 @@
  * the VM's last holder lets go (close, exit, exec: KVM fds are CLOEXEC)
  * they die, unless the vector was re-injected into another VM (a SET with
  * its IRR bit set, or a KVM_SIGNAL_MSI of it). The fires they covered are
- * then lost. A VM whose servicing was never seen (a real guest services
- * inside the vCPU) is not judged: the verdict says so.
+ * then lost. A real guest services inside the vCPU: there KVM handing the
+ * vector to the guest (kvm_inj_virq, in a vCPU thread of the VMM that runs
+ * the VM) services every accept of it so far. A VM whose servicing was
+ * never seen either way is not judged: the verdict says so.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -157,7 +159,7 @@ static int lose(struct cprv_analysis *a, struct an_vm *vm, unsigned v)
 			   (unsigned long long)p->n_inj, v, (unsigned long long)vm->kvm,
 			   an_rel(a, p->first_inj_ts), an_rel(a, p->last_inj_ts));
 	if (!err && vm->last_service_ts[v])
-		err = an_chain_add(ch, "the guest last serviced vector %u in VM 0x%llx at t=%.6f s (KVM_SET_LAPIC cleared its IRR bit)",
+		err = an_chain_add(ch, "the guest last serviced vector %u in VM 0x%llx at t=%.6f s (KVM_SET_LAPIC cleared its IRR bit, or KVM handed it to the vCPU)",
 				   v, (unsigned long long)vm->kvm, an_rel(a, vm->last_service_ts[v]));
 	else if (!err)
 		err = an_chain_add(ch, "the guest never serviced vector %u in VM 0x%llx", v,
@@ -216,6 +218,36 @@ static int on_lapic(struct cprv_analysis *a, const struct cprv_event *ev)
 		a->t.lapic_checked = true;
 	}
 	vm->has_get = false;
+	return 0;
+}
+
+/* The VM a VMM process runs: the last one it created that is still there. */
+static struct an_vm *vm_run_by(struct cprv_analysis *a, uint32_t pid)
+{
+	struct an_vm *best = NULL;
+
+	for (size_t i = 0; i < a->n_vm; i++) {
+		struct an_vm *vm = a->vm_list[i];
+
+		if (vm->pid == pid && !vm->gone && (!best || vm->created_ts >= best->created_ts))
+			best = vm;
+	}
+	return best;
+}
+
+static int on_deliver(struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	struct an_vm *vm = vm_run_by(a, ev->pid);
+	unsigned v = ev->a[0] & 0xff;
+
+	if (!vm)
+		return 0;
+	/* events come in time order: all that is pending was accepted before */
+	vm->last_service_ts[v] = ev->ts;
+	if (vm->pend)
+		memset(&vm->pend[v], 0, sizeof(vm->pend[v]));
+	vm->serviced = true;
+	a->t.lapic_checked = true;
 	return 0;
 }
 
@@ -283,6 +315,8 @@ int an_lapic_event(struct cprv_analysis *a, const struct cprv_event *ev)
 	case CPRV_EV_KVM_GET_LAPIC:
 	case CPRV_EV_KVM_SET_LAPIC:
 		return on_lapic(a, ev);
+	case CPRV_EV_APIC_DELIVER:
+		return on_deliver(a, ev);
 	case CPRV_EV_FD_RECV:
 		return on_fd(a, ev, 1);
 	case CPRV_EV_CLOSE:
@@ -301,13 +335,23 @@ int an_lapic_event(struct cprv_analysis *a, const struct cprv_event *ev)
 	return 0;
 }
 
+/* Only a VM a live update replaced dies with interrupts in it: the last
+ * VM of a run is shut down on purpose, and nothing follows it. */
+static bool replaced_by_cpr(const struct cprv_analysis *a, uint64_t kvm)
+{
+	for (size_t i = 0; i < a->n_cycles; i++)
+		if (a->cycles[i].old_vm == kvm && a->cycles[i].new_vm && a->cycles[i].new_vm != kvm)
+			return true;
+	return false;
+}
+
 int an_lapic_finish(struct cprv_analysis *a)
 {
 	if (!an_lapic_visible(a))
 		return 0;
 	for (size_t i = 0; i < a->n_vm; i++) {
 		struct an_vm *vm = a->vm_list[i];
-		if (!vm->gone || !vm->serviced || !vm->pend)
+		if (!vm->gone || !vm->serviced || !vm->pend || !replaced_by_cpr(a, vm->kvm))
 			continue;
 		for (unsigned v = 0; v < NVEC; v++)
 			if (lose(a, vm, v))

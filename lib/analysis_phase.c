@@ -103,6 +103,8 @@ static int driver_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 	}
 	if (kind == CPRV_MARK_CPR_END && cy && (CPRV_DRIVE_FLAGS(what) & CPRV_DRIVE_F_FAILED))
 		cy->driver_failed = true;
+	if (kind == CPRV_MARK_CPR_BEGIN)
+		an_cpr_drop_unmoved(a);
 	err = an_cpr_mark(a, &m);
 	if (err)
 		return err;

@@ -70,6 +70,34 @@ void an_rules_free(struct cprv_analysis *a)
 	}
 }
 
+void an_rules_cycle_opened(struct cprv_analysis *a)
+{
+	for (unsigned i = 0; i < CPRV_RULES; i++) {
+		a->rules.open_breaks[i] = 0;
+		a->rules.open_evidence[i] = a->rules.r[i].n_evidence;
+	}
+}
+
+void an_rules_cycle_dropped(struct cprv_analysis *a)
+{
+	for (unsigned i = 0; i < CPRV_RULES; i++) {
+		struct cprv_rule *r = &a->rules.r[i];
+
+		r->breaks -= a->rules.open_breaks[i];
+		while (r->n_evidence > a->rules.open_evidence[i]) {
+			struct cprv_chain *c = &r->evidence[--r->n_evidence];
+
+			for (size_t k = 0; k < c->n_lines; k++)
+				free(c->lines[k]);
+			free(c->lines);
+		}
+		a->rules.open_breaks[i] = 0;
+	}
+	/* trigger closes waiting to be judged in that window */
+	while (a->rules.n_closes && a->rules.closes[a->rules.n_closes - 1].cycle > a->n_cycles)
+		a->rules.n_closes--;
+}
+
 /* Counts a violation of rule n; the chain to fill, or NULL past the cap. */
 static struct cprv_chain *violation(struct cprv_analysis *a, unsigned n, uint64_t ts,
 				    uint32_t pid, uint64_t ctx)
@@ -78,6 +106,8 @@ static struct cprv_chain *violation(struct cprv_analysis *a, unsigned n, uint64_
 	struct cprv_chain *c;
 
 	r->breaks++;
+	if (a->open_cycle >= 0)
+		a->rules.open_breaks[n - 1]++;
 	if (r->n_evidence >= CPRV_RULE_MAX_EVIDENCE)
 		return NULL;
 	c = &r->evidence[r->n_evidence++];

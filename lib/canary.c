@@ -202,6 +202,7 @@ int cprv_canary_run(struct cprv_probes *p, struct cprv_plan *plan, char *err, si
 				 path == CPRV_CANARY_KVM ? kvm_why :
 				 path == CPRV_CANARY_PROCESS ? proc_why :
 				 path == CPRV_CANARY_VFIO ? "needs a vfio device to fire" :
+				 path == CPRV_CANARY_VCPU ? "needs a running guest to fire" :
 				 "not on the canary path (posted interrupts)");
 		}
 	}

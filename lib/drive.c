@@ -46,6 +46,16 @@ int cprv_drive_save(const char *path, const struct cprv_drive *d, char *err, siz
 	json_object_object_add(o, "error", json_object_new_string(d->error));
 	add_u64(o, "heartbeat_start", d->heartbeat_start);
 	add_u64(o, "heartbeat_end", d->heartbeat_end);
+	if (d->has_guest_counts) {
+		struct json_object *g = json_object_new_object();
+
+		add_u64(g, "raised", d->guest_raised);
+		add_u64(g, "received", d->guest_received);
+		add_u64(g, "lost", d->guest_lost);
+		add_u64(g, "spurious", d->guest_spurious);
+		add_u64(g, "throttled", d->guest_throttled);
+		json_object_object_add(o, "guest_msis", g);
+	}
 	for (size_t i = 0; i < d->n_cycles; i++)
 		json_object_array_add(cy, cycle_json(&d->cycles[i]));
 	json_object_object_add(o, "cycles", cy);
@@ -152,6 +162,18 @@ int cprv_drive_load(const char *path, struct cprv_drive *d, char *err, size_t er
 	get_str(&r, o, "error", d->error, sizeof(d->error));
 	d->heartbeat_start = get_u64(&r, o, "heartbeat_start");
 	d->heartbeat_end = get_u64(&r, o, "heartbeat_end");
+	{
+		struct json_object *g;
+
+		if (!r.bad && json_object_object_get_ex(o, "guest_msis", &g)) {
+			d->has_guest_counts = true;
+			d->guest_raised = get_u64(&r, g, "raised");
+			d->guest_received = get_u64(&r, g, "received");
+			d->guest_lost = get_u64(&r, g, "lost");
+			d->guest_spurious = get_u64(&r, g, "spurious");
+			d->guest_throttled = get_u64(&r, g, "throttled");
+		}
+	}
 	cy = field(&r, o, "cycles", json_type_array, "an array");
 	if (cy && json_object_array_length(cy) > CPRV_DRIVE_MAX_CYCLES) {
 		snprintf(err, errlen, "%s: more than %d cycles", path, CPRV_DRIVE_MAX_CYCLES);

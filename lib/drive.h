@@ -11,7 +11,9 @@
  *    "heartbeat_start":N,"heartbeat_end":N,
  *    "cycles":[{"cycle":1,"ok":true,"why":"","old_pid":P,"new_pid":P,
  *               "hb_before":N,"hb_after":N,"begin_ns":T,"end_ns":T,
- *               "stop_ns":T,"running_ns":T,"old_qemu":"quit"}]}
+ *               "stop_ns":T,"running_ns":T,"old_qemu":"quit"}],
+ *    "guest_msis":{"raised":N,"received":N,"lost":N,"spurious":N,"throttled":N}}
+ *   (guest_msis: device scenarios only)
  */
 #ifndef CPRV_DRIVE_H
 #define CPRV_DRIVE_H
@@ -43,6 +45,10 @@ struct cprv_drive {
 	bool device;           /* the guest drives a device that raises MSIs */
 	char error[256];       /* the driver could not do its job (tool error), "" if none */
 	uint64_t heartbeat_start, heartbeat_end;
+	/* the guest's own MSI counts, read with the VM stopped at the end (device
+	 * scenarios): raised = MSIs the device had to send, received = handled */
+	bool has_guest_counts;
+	uint64_t guest_raised, guest_received, guest_lost, guest_spurious, guest_throttled;
 	struct cprv_drive_cycle cycles[CPRV_DRIVE_MAX_CYCLES];
 	size_t n_cycles;
 };

@@ -108,6 +108,8 @@ static const struct type_desc types[CPRV_EV_MAX] = {
 		{ { "apicid", S_A0, F_DEC }, { "dm", S_A1_LO16, F_DEC },
 		  { "tm", S_A1_HI16, F_DEC }, { "vector", S_A3, F_DEC },
 		  { "ctx_tag", 0, F_CTXTAG } } },
+	[CPRV_EV_APIC_DELIVER] = { "apic_deliver", "S4'",
+		{ { "vector", S_A0, F_DEC }, { "flags", S_A1, F_HEX } } },
 	[CPRV_EV_PI_IRTE_UPDATE] = { "pi_irte_update", "posted",
 		{ { "host_irq", S_A0, F_DEC }, { "vcpu", S_A1, F_DEC },
 		  { "gsi", S_A2, F_DEC }, { "gvec", S_A3_LO, F_DEC },

@@ -30,6 +30,8 @@ struct cprv_judgement {
 	uint64_t events, late;
 	struct cprv_drive *drive;    /* the QEMU driver's outcome, or NULL */
 	uint64_t *path;              /* eventfds on the MSI path (first pass) */
+	char proven[CPRV_HOOK_MAX][200]; /* hooks proven live by the recording itself */
+	size_t n_proven;
 };
 
 static struct json_object *get(struct json_object *o, const char *k)
@@ -137,6 +139,35 @@ static int load_plan(struct cprv_judgement *j, struct cprv_analysis_opts *ao, ch
 	return 0;
 }
 
+/*
+ * Hooks the canary cannot fire (a vfio device's interrupt, a running
+ * guest's vCPU) are proven live by the recording itself when their events
+ * are in it: a probe that fired is not blind. Each is named in the
+ * verdict's caveats.
+ */
+static void prove_by_recording(struct cprv_judgement *j, struct cprv_visibility *vis,
+			       const uint64_t *per_type)
+{
+	for (int h = 0; h < CPRV_HOOK_MAX; h++) {
+		const struct cprv_hook_def *d = &cprv_hook_table[h];
+		struct cprv_hook_state *hs = &j->plan.hooks[h];
+		uint64_t seen = 0;
+
+		if (hs->chosen < 0 || hs->canary != CPRV_CANARY_UNPROVEN)
+			continue;
+		for (int i = 0; i < CPRV_HOOK_EVENTS && d->events[i]; i++)
+			seen += per_type[d->events[i]];
+		if (!seen)
+			continue;
+		for (int i = 0; i < CPRV_HOOK_EVENTS && d->events[i]; i++)
+			cprv_visibility_set(vis, d->events[i], true, NULL);
+		snprintf(j->proven[j->n_proven++], sizeof(j->proven[0]),
+			 "%s: the canary cannot fire it (%s); live in this recording (%llu events)",
+			 cprv_hook_name(h), hs->canary_note[0] ? hs->canary_note : "off its path",
+			 (unsigned long long)seen);
+	}
+}
+
 /* A QEMU run keeps its driver's outcome next to the trace. */
 static int drive_path_next_to(const char *trace, char *buf, size_t len)
 {
@@ -159,7 +190,7 @@ static int cmp_u64(const void *x, const void *y)
  * vfio trigger). A VMM's own event notifiers are written and read all the
  * time and are no device's MSIs. Sorted and unique; NULL if none.
  */
-static uint64_t *path_ctxs(const char *trace, size_t *n)
+static uint64_t *path_ctxs(const char *trace, size_t *n, uint64_t *per_type)
 {
 	struct cprv_trace_reader *r = cprv_trace_reader_open(trace, NULL, 0);
 	uint64_t *v = NULL;
@@ -170,6 +201,8 @@ static uint64_t *path_ctxs(const char *trace, size_t *n)
 	if (!r)
 		return NULL;
 	while (cprv_trace_next(r, &ev) > 0) {
+		if (ev.type < CPRV_EV_MAX)
+			per_type[ev.type]++;
 		if (!cprv_analysis_names_path_ctx(&ev))
 			continue;
 		if (*n == cap) {
@@ -205,6 +238,8 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	struct cprv_reorder *ro = NULL;
 	struct cprv_event ev, out;
 	bool have_gt = false, no_device = o->no_device_ok;
+	uint64_t per_type[CPRV_EV_MAX] = { 0 };
+	size_t n_path = 0;
 	const char *kind, *drive = o->drive_result;
 	char drive_auto[600];
 	int rc;
@@ -244,8 +279,9 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	kind = json_object_get_string(get(get(j->meta, "scenario"), "kind"));
 	if (kind && !strcmp(kind, "qemu")) {
 		const char *ga = json_object_get_string(get(get(j->meta, "scenario"), "guest_args"));
+		const char *vd = json_object_get_string(get(get(j->meta, "scenario"), "vfio_device"));
 
-		no_device = !ga || !strstr(ga, "edu");
+		no_device = (!ga || !strstr(ga, "edu")) && (!vd || !*vd);
 		if (!o->drive_result && !drive_path_next_to(o->trace, drive_auto, sizeof(drive_auto)))
 			drive = drive_auto;
 	}
@@ -262,11 +298,13 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	}
 	/* the rig's eventfds are all its device's; anything else (a real VMM)
 	 * has event notifiers of its own that are no MSIs */
+	j->path = path_ctxs(o->trace, &n_path, per_type);
+	prove_by_recording(j, &ao.vis, per_type);
 	if (o->msi_path_only || !kind || strcmp(kind, "rig")) {
-		j->path = path_ctxs(o->trace, &ao.n_path_ctxs);
 		static const uint64_t none[1];
 
 		/* nothing on the path: every eventfd is off it */
+		ao.n_path_ctxs = n_path;
 		ao.path_ctxs = j->path ? j->path : none;
 	}
 	j->a = cprv_analysis_new(&ao);
@@ -331,6 +369,8 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 		snprintf(err, errlen, "out of memory while judging");
 		goto fail;
 	}
+	for (size_t i = 0; i < j->n_proven; i++)
+		add_str(&j->v.caveats, &j->v.n_caveats, j->proven[i]);
 	if (j->status != CPRV_TRACE_COMPLETE) {
 		char why[400];
 

@@ -40,6 +40,7 @@ enum cprv_canary_path {
 	CPRV_CANARY_PROCESS,  /* fork/exec/sockets, no KVM needed */
 	CPRV_CANARY_VFIO,     /* needs a vfio device: not provable by the canary */
 	CPRV_CANARY_OFF_PATH, /* e.g. posted interrupts: never on the canary path */
+	CPRV_CANARY_VCPU,     /* needs a running guest: proven by the recording itself */
 };
 
 struct cprv_hook_def {

@@ -106,6 +106,15 @@ const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX] = {
 			V(TRACEPOINT, "kvm/kvm_apic_accept_irq", "tp_apic_accept"),
 		},
 	},
+	[CPRV_HOOK_APIC_DELIVER] = {
+		.role = "the guest takes the vector: servicing seen in a real VM's LAPIC",
+		.canary = CPRV_CANARY_VCPU,
+		.events = { CPRV_EV_APIC_DELIVER },
+		.variants = {
+			V(TP_BTF, "kvm_inj_virq", "tpb_inj_virq"),
+			V(TRACEPOINT, "kvm/kvm_inj_virq", "tp_inj_virq"),
+		},
+	},
 	[CPRV_HOOK_PI_IRTE_UPDATE] = {
 		.role = "posted-interrupt mode changes: when the host path is bypassed",
 		.canary = CPRV_CANARY_OFF_PATH,

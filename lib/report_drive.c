@@ -50,6 +50,15 @@ void cprv_report_drive_text(FILE *f, const struct cprv_analysis *a, const struct
 		d->heartbeat_start, d->heartbeat_end);
 	if (d->error[0])
 		fprintf(f, "  driver: %s\n", d->error);
+	if (d->has_guest_counts) {
+		const struct cprv_totals *t = cprv_analysis_totals(a);
+
+		fprintf(f, "  the guest's own count: %" PRIu64 " MSIs raised, %" PRIu64 " received, %"
+			PRIu64 " lost, %" PRIu64 " spurious, %" PRIu64 " throttled; the trace: %" PRIu64
+			" fires, %" PRIu64 " injections, %" PRIu64 " lost\n", d->guest_raised,
+			d->guest_received, d->guest_lost, d->guest_spurious, d->guest_throttled,
+			t->fires, t->injections, t->lost);
+	}
 	for (size_t i = 0; i < d->n_cycles; i++) {
 		const struct cprv_drive_cycle *c = &d->cycles[i];
 		const struct cprv_cycle *cy = cprv_report_driven_cycle(a, c->cycle);
@@ -112,6 +121,16 @@ struct json_object *cprv_report_drive_json(const struct cprv_analysis *a, const 
 	json_object_object_add(o, "error", json_object_new_string(d->error));
 	json_object_object_add(o, "heartbeat_start", u64(d->heartbeat_start));
 	json_object_object_add(o, "heartbeat_end", u64(d->heartbeat_end));
+	if (d->has_guest_counts) {
+		struct json_object *g = json_object_new_object();
+
+		json_object_object_add(g, "raised", u64(d->guest_raised));
+		json_object_object_add(g, "received", u64(d->guest_received));
+		json_object_object_add(g, "lost", u64(d->guest_lost));
+		json_object_object_add(g, "spurious", u64(d->guest_spurious));
+		json_object_object_add(g, "throttled", u64(d->guest_throttled));
+		json_object_object_add(o, "guest_msis", g);
+	}
 	for (size_t i = 0; i < d->n_cycles; i++) {
 		const struct cprv_drive_cycle *c = &d->cycles[i];
 		const struct cprv_cycle *cy = cprv_report_driven_cycle(a, c->cycle);

@@ -92,7 +92,14 @@ struct cprv_qemu_scn {
 	uint32_t timeout_ms;     /* bound on every wait for QEMU */
 	uint32_t kill_new_cycle; /* fault: SIGKILL the incoming QEMU during this cycle (0: never) */
 	uint32_t n_args;
-	char args[CPRV_SCENARIO_MAX_QEMU_ARGS][128]; /* extra QEMU arguments, e.g. a vfio-pci device */
+	char args[CPRV_SCENARIO_MAX_QEMU_ARGS][128]; /* extra QEMU arguments */
+	/*
+	 * A PCI device passed through with vfio-pci: "edu" (QEMU's edu,
+	 * 1234:11e8) or "VVVV:DDDD". It is bound to vfio-pci and given to QEMU
+	 * as -device vfio-pci,host=BDF; the nested lane gives L1 an IOMMU and
+	 * an edu device for it.
+	 */
+	char vfio_device[16];
 };
 
 struct cprv_scenario {
@@ -116,6 +123,9 @@ struct cprv_scenario {
 	enum cprv_verdict_expect expect_verdict;
 	struct cprv_qemu_scn qemu; /* kind qemu */
 };
+
+/* vendor and device ids of a vfio_device spec; -1 if malformed. */
+int cprv_scenario_vfio_ids(const char *spec, unsigned *vendor, unsigned *device);
 
 /* kind qemu keys (lib/scenario_qemu.c): 1 if key is one, 0 if not, -1 on
  * a bad value (err set). */

@@ -102,9 +102,23 @@ int cprv_scenario_qemu_field(const char *key, struct json_object *val, struct cp
 			      errlen);
 	else if (!strcmp(key, "qemu_args"))
 		rc = args_into(val, q, origin, err, errlen);
+	else if (!strcmp(key, "vfio_device"))
+		rc = str_into(val, q->vfio_device, sizeof(q->vfio_device), key, origin, err, errlen);
 	else
 		return 0;
 	return rc ? -1 : 1;
+}
+
+int cprv_scenario_vfio_ids(const char *spec, unsigned *vendor, unsigned *device)
+{
+	char extra;
+
+	if (!strcmp(spec, "edu")) {
+		*vendor = 0x1234;
+		*device = 0x11e8;
+		return 0;
+	}
+	return sscanf(spec, "%4x:%4x%c", vendor, device, &extra) == 2 ? 0 : -1;
 }
 
 int cprv_scenario_qemu_validate(const struct cprv_scenario *s, const char *origin,
@@ -117,6 +131,15 @@ int cprv_scenario_qemu_validate(const struct cprv_scenario *s, const char *origi
 	if (!s->qemu.qemu[0]) {
 		snprintf(err, errlen, "%s: field 'qemu' must name a build (\"11.1\") or a path", origin);
 		return -1;
+	}
+	if (s->qemu.vfio_device[0]) {
+		unsigned v, d;
+
+		if (cprv_scenario_vfio_ids(s->qemu.vfio_device, &v, &d)) {
+			snprintf(err, errlen, "%s: vfio_device '%s' must be \"edu\" or VENDOR:DEVICE in hex",
+				 origin, s->qemu.vfio_device);
+			return -1;
+		}
 	}
 	if (s->qemu.kill_new_cycle > s->cycles) {
 		snprintf(err, errlen, "%s: kill_new_cycle (%u) is after the last cycle (%u)", origin,

@@ -318,6 +318,40 @@ static int drive_cycle(struct cprv_verdict *v, const struct cprv_analysis *a,
 	return 0;
 }
 
+static uint64_t diff(uint64_t x, uint64_t y)
+{
+	return x > y ? x - y : y - x;
+}
+
+/*
+ * The guest's own count is ground truth the host cannot fake: the MSIs the
+ * device had to send are fires, the ones the guest took are deliveries.
+ * Up to two may be in flight when the stopped guest is read (one raised and
+ * not yet sent, one sent and not yet taken). -ENOMEM or 0; reasons added on
+ * disagreement.
+ */
+#define GUEST_IN_FLIGHT 2
+static int guest_disagrees(struct cprv_verdict *v, const struct cprv_analysis *a,
+			   const struct cprv_drive *d)
+{
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	if (d->guest_lost)
+		REASON("the guest counted %llu of its %llu MSIs as never arrived",
+		       (unsigned long long)d->guest_lost, (unsigned long long)d->guest_raised);
+	if (diff(t->fires, d->guest_raised) > GUEST_IN_FLIGHT)
+		REASON("the trace saw %llu device MSIs, the guest raised %llu",
+		       (unsigned long long)t->fires, (unsigned long long)d->guest_raised);
+	if (diff(t->delivered, d->guest_received) > GUEST_IN_FLIGHT)
+		REASON("the trace delivered %llu MSIs, the guest received %llu",
+		       (unsigned long long)t->delivered, (unsigned long long)d->guest_received);
+	if (d->guest_spurious)
+		CAVEAT("the guest took %llu interrupts on its MSI vector with nothing raised "
+		       "(edu status 0); the host saw %llu duplicate injections",
+		       (unsigned long long)d->guest_spurious, (unsigned long long)t->duplicates);
+	return 0;
+}
+
 int cprv_verdict_drive(struct cprv_verdict *v, const struct cprv_analysis *a,
 		       const struct cprv_drive *d)
 {
@@ -339,6 +373,8 @@ int cprv_verdict_drive(struct cprv_verdict *v, const struct cprv_analysis *a,
 		REASON("the guest's heartbeat stopped after the last update (%llu -> %llu ticks)",
 		       (unsigned long long)d->cycles[d->n_cycles - 1].hb_after,
 		       (unsigned long long)d->heartbeat_end);
+	if (d->has_guest_counts && guest_disagrees(v, a, d))
+		return -ENOMEM;
 	if (v->n_reasons > before) {
 		v->result = CPRV_RESULT_FAIL;
 		return 0;

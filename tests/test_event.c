@@ -83,7 +83,7 @@ static const int all_types[] = {
 	CPRV_EV_VFIO_IRQ, CPRV_EV_VFIO_MSIHANDLER, CPRV_EV_EVENTFD_WRITE,
 	CPRV_EV_EVENTFD_SIGNAL, CPRV_EV_IRQFD_WAKEUP, CPRV_EV_EVENTFD_READ,
 	CPRV_EV_IRQFD_INJECT, CPRV_EV_SET_IRQ_INATOMIC, CPRV_EV_KVM_SET_MSI,
-	CPRV_EV_KVM_MSI_SET_IRQ, CPRV_EV_KVM_SET_IRQ, CPRV_EV_APIC_ACCEPT,
+	CPRV_EV_KVM_MSI_SET_IRQ, CPRV_EV_KVM_SET_IRQ, CPRV_EV_APIC_ACCEPT, CPRV_EV_APIC_DELIVER,
 	CPRV_EV_PI_IRTE_UPDATE, CPRV_EV_KVM_CREATE_VM, CPRV_EV_KVM_IRQFD,
 	CPRV_EV_KVM_ROUTE, CPRV_EV_KVM_ROUTING, CPRV_EV_KVM_SIGNAL_MSI,
 	CPRV_EV_KVM_GET_LAPIC, CPRV_EV_KVM_SET_LAPIC, CPRV_EV_VFIO_SET_IRQS,
@@ -110,7 +110,7 @@ static void test_names(void **state)
 	assert_string_equal(cprv_event_type_name(CPRV_EV_EVENTFD_WRITE), "eventfd_write");
 	assert_string_equal(cprv_event_type_name(CPRV_EV_KVM_MSI_SET_IRQ), "kvm_msi_set_irq");
 	assert_string_equal(cprv_event_type_name(0), "unknown");
-	assert_string_equal(cprv_event_type_name(14), "unknown");
+	assert_string_equal(cprv_event_type_name(15), "unknown");
 	assert_string_equal(cprv_event_type_name(CPRV_EV_MAX), "unknown");
 	assert_string_equal(cprv_event_type_name(0xffff), "unknown");
 	assert_int_equal(cprv_event_type_from_name("unknown"), -1);

@@ -264,7 +264,10 @@ static const struct bad_case bad_cases[] = {
 	  "t.json: field 'kind' is 'vm', must be one of: rig, qemu" },
 	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"vectors\":4}",
 	  "t.json: a qemu scenario takes only name, mode, cycles, settle_ms, expect, qemu, "
-	  "guest_args, mem_mb, run_ms, timeout_ms, kill_new_cycle, qemu_args (a rig key is present)" },
+	  "guest_args, mem_mb, run_ms, timeout_ms, kill_new_cycle, qemu_args, vfio_device (a rig key "
+	  "is present)" },
+	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"vfio_device\":\"nic\"}",
+	  "t.json: vfio_device 'nic' must be \"edu\" or VENDOR:DEVICE in hex" },
 	{ "{" HEAD ",\"qemu\":\"11.1\"}", "t.json: qemu keys (qemu, guest_args, ...) need kind 'qemu'" },
 	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"cycles\":2,"
 	  "\"kill_new_cycle\":3}", "t.json: kill_new_cycle (3) is after the last cycle (2)" },

@@ -473,6 +473,28 @@ static void shutdown_all(struct drv *d)
 	}
 }
 
+/* The guest's own MSI counts with the VM stopped: nothing is raised after
+ * the read, so the trace and the guest can be held to each other. */
+static void final_counts(struct drv *d)
+{
+	struct guest_counts gc;
+	char err[512];
+
+	if (cprv_qmp_cmd(d->cur.qmp, "stop", NULL, d->timeout, NULL, err, sizeof(err)) ||
+	    qemu_guest_counts(&d->cur, d->timeout, &gc, err, sizeof(err))) {
+		snprintf(d->out.error, sizeof(d->out.error), "reading the guest's MSI counts: %s", err);
+		return;
+	}
+	d->out.has_guest_counts = true;
+	d->out.guest_raised = gc.raised;
+	d->out.guest_received = gc.received;
+	d->out.guest_lost = gc.lost;
+	d->out.guest_spurious = gc.spurious;
+	d->out.guest_throttled = gc.throttled;
+	say(d, "the guest's own count: %" PRIu64 " MSIs raised, %" PRIu64 " received, %" PRIu64
+	    " lost, %" PRIu64 " spurious", gc.raised, gc.received, gc.lost, gc.spurious);
+}
+
 static int drive(struct drv *d)
 {
 	const struct cprv_scenario *s = d->qs.s;
@@ -492,6 +514,8 @@ static int drive(struct drv *d)
 	}
 	if (qemu_heartbeat(&d->cur, d->timeout, &d->out.heartbeat_end, err, sizeof(err)))
 		snprintf(d->out.error, sizeof(d->out.error), "reading the final heartbeat: %s", err);
+	else if (d->out.device)
+		final_counts(d);
 	return 0;
 }
 
@@ -503,6 +527,7 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 static const char help[] =
 "usage: cpr-verify drive-qemu --scenario FILE --qemu QEMU --guest ELF --dir DIR\n"
 "                             --result FILE [--mode transfer|exec] [--aux-ram-share]\n"
+"                             [--vfio BDF]\n"
 "\n"
 "Internal: the workload `cpr-verify run` records for a qemu scenario.\n"
 "Starts QEMU with the guest, performs the scenario's CPR cycles over QMP,\n"
@@ -517,6 +542,7 @@ int cmd_drive(struct cli *c, int argc, char **argv)
 		{ "guest", required_argument, NULL, 'g' },    { "dir", required_argument, NULL, 'd' },
 		{ "result", required_argument, NULL, 'r' },   { "mode", required_argument, NULL, 'm' },
 		{ "aux-ram-share", no_argument, NULL, 'a' },  { "help", no_argument, NULL, 'h' },
+		{ "vfio", required_argument, NULL, 'V' },
 		{ 0 } };
 	const char *scn = NULL, *result = NULL, *mode = NULL;
 	struct cprv_scenario s;
@@ -534,6 +560,7 @@ int cmd_drive(struct cli *c, int argc, char **argv)
 		case 'r': result = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'a': d.qs.aux_ram_share = true; break;
+		case 'V': d.qs.vfio_bdf = optarg; break;
 		case 'h': fputs(help, stdout); return CPRV_EXIT_PASS;
 		default: fputs(help, stderr); return CPRV_EXIT_USAGE;
 		}
@@ -554,7 +581,7 @@ int cmd_drive(struct cli *c, int argc, char **argv)
 	snprintf(d.out.qemu, sizeof(d.out.qemu), "%s", d.qs.wrapper);
 	snprintf(d.out.mode, sizeof(d.out.mode), "%s", cprv_mode_name(s.mode));
 	d.out.cycles_planned = s.cycles;
-	d.out.device = strstr(s.qemu.guest_args, "edu") != NULL;
+	d.out.device = d.qs.vfio_bdf || strstr(s.qemu.guest_args, "edu");
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
 	signal(SIGPIPE, SIG_IGN);

@@ -121,7 +121,7 @@ static struct cprv_judgement *judge_side(struct cli *c, const char *dir,
 	}
 	jo.trace = trace;
 	jo.drive_result = access(result, R_OK) == 0 ? result : NULL;
-	jo.no_device_ok = !strstr(s->qemu.guest_args, "edu");
+	jo.no_device_ok = !strstr(s->qemu.guest_args, "edu") && !s->qemu.vfio_device[0];
 	jo.msi_path_only = true;
 	jo.settle_ns = (uint64_t)s->settle_ms * 1000000ull;
 	j = cprv_judge(&jo, &je, err, sizeof(err));
@@ -272,9 +272,9 @@ static int gate_host(struct cli *c, const struct gate_args *ga, const char *scn,
 
 /* No /dev/kvm here: the whole gate moves into the nested L1 guest. */
 static int gate_nested(struct cli *c, const struct gate_args *ga, const char *home,
-		       const char *scn)
+		       const char *scn, const struct cprv_scenario *s)
 {
-	char l1[PATH_MAX + 32], self[PATH_MAX], outdir[PATH_MAX], tol[3][48];
+	char l1[PATH_MAX + 32], self[PATH_MAX], outdir[PATH_MAX], tol[3][48], staged[PATH_MAX + 16];
 	char *av[64];
 	int n = 0, st;
 	pid_t pid;
@@ -297,11 +297,15 @@ static int gate_nested(struct cli *c, const struct gate_args *ga, const char *ho
 	}
 	cli_info(c, "this kernel has no /dev/kvm: the gate runs in the nested L1 guest "
 		    "(tools/l1-run)");
+	if (stage_scenario(scn, outdir, staged, sizeof(staged))) {
+		cli_err(c, "%s: %s", scn, strerror(errno));
+		return CPRV_EXIT_INPUT;
+	}
+	scn = staged;
 	av[n++] = l1;
-	av[n++] = "--mem";
-	av[n++] = "4G";
 	av[n++] = "--rw";
 	av[n++] = outdir;
+	n = l1_lane_args(s, av, n);
 	av[n++] = "--";
 	av[n++] = self;
 	av[n++] = "gate";
@@ -427,6 +431,6 @@ int cmd_gate(struct cli *c, int argc, char **argv)
 		return CPRV_EXIT_INPUT;
 	}
 	if (!strcmp(ga.lane, "nested") || (!strcmp(ga.lane, "auto") && access("/dev/kvm", F_OK)))
-		return gate_nested(c, &ga, home, abs);
+		return gate_nested(c, &ga, home, abs, &s);
 	return gate_host(c, &ga, abs, &s);
 }

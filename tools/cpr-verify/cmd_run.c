@@ -104,8 +104,51 @@ int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 }
 
 /* Re-runs this very command inside L1 with --lane host. */
+int stage_scenario(const char *scn, const char *outdir, char *out, size_t len)
+{
+	char buf[65536];
+	FILE *in, *o;
+	size_t n;
+
+	/* L1 sees the host's / read-only but has its own /tmp: a copy in the
+	 * shared output directory is visible either way */
+	snprintf(out, len, "%s/scenario.json", outdir);
+	in = fopen(scn, "r");
+	if (!in)
+		return -1;
+	o = fopen(out, "w");
+	if (!o) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, o);
+	fclose(in);
+	return fclose(o) ? -1 : 0;
+}
+
+int l1_lane_args(const struct cprv_scenario *s, char **argv, int n)
+{
+	/* an IOMMU (interrupt remapping, caching mode for vfio) and the edu
+	 * device for L1 to hand to its L2 QEMU */
+	if (s->kind == CPRV_KIND_QEMU && !strcmp(s->qemu.vfio_device, "edu")) {
+		argv[n++] = "--append";
+		argv[n++] = "intel_iommu=on";
+		argv[n++] = "--extra-qemu-args";
+		/* behind a root port, as real devices are: the kernel can reset it
+		 * (secondary bus reset), which QEMU needs to leave it alone in CPR */
+		argv[n++] = "-device intel-iommu,intremap=on,caching-mode=on "
+			    "-device pcie-root-port,id=cprv-rp,chassis=1 -device edu,bus=cprv-rp";
+	}
+	if (s->kind == CPRV_KIND_QEMU) {
+		argv[n++] = "--mem";
+		argv[n++] = "4G";
+	}
+	return n;
+}
+
 static int run_nested(struct cli *c, const struct run_args *ra, const char *home,
-		      const char *scn_path)
+		      const char *scn_path, const struct cprv_scenario *s)
 {
 	char outdir[PATH_MAX], self[PATH_MAX], l1[PATH_MAX + 32], scn_abs[PATH_MAX];
 	char *argv[40];
@@ -131,7 +174,7 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 			return CPRV_EXIT_USAGE;
 		}
 	}
-	if (!realpath(scn_path, scn_abs)) {
+	if (stage_scenario(scn_path, outdir, scn_abs, sizeof(scn_abs))) {
 		cli_err(c, "%s: %s", scn_path, strerror(errno));
 		return CPRV_EXIT_INPUT;
 	}
@@ -149,6 +192,7 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 	argv[n++] = l1;
 	argv[n++] = "--rw";
 	argv[n++] = outdir;
+	n = l1_lane_args(s, argv, n);
 	argv[n++] = "--";
 	argv[n++] = self;
 	if (ra->verbose)
@@ -427,7 +471,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		return CPRV_EXIT_INPUT;
 	}
 	if (!strcmp(ra.lane, "nested") || (!strcmp(ra.lane, "auto") && access("/dev/kvm", F_OK)))
-		return run_nested(c, &ra, home, scn);
+		return run_nested(c, &ra, home, scn, &s);
 	if (s.kind == CPRV_KIND_QEMU)
 		return run_qemu(c, &ra, home, scn, &s);
 	return run_host(c, &ra, scn, &s);

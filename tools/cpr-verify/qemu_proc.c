@@ -106,6 +106,10 @@ char **qemu_argv(const struct qemu_setup *qs, int gen, enum qemu_incoming in)
 	add(&b, "unix:%s,server=on,wait=off", p);
 	for (uint32_t i = 0; i < q->n_args; i++)
 		add(&b, "%s", q->args[i]);
+	if (qs->vfio_bdf) {
+		add(&b, "-device");
+		add(&b, "vfio-pci,host=%s,id=cprv-vfio", qs->vfio_bdf);
+	}
 	if (in == QEMU_IN_TRANSFER) {
 		qemu_path(qs, "main", gen, p, sizeof(p));
 		add(&b, "-incoming");
@@ -149,7 +153,7 @@ int qemu_start(struct qemu_proc *qp, const struct qemu_setup *qs, int gen,
 	qemu_path(qs, "main", gen, p, sizeof(p));
 	unlink(p);
 	qemu_path(qs, "qemu", gen, log, sizeof(log));
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", log, strerror(errno));
 		qemu_argv_free(argv);
@@ -276,48 +280,72 @@ int qemu_wait_running(struct qemu_proc *qp, int timeout_ms, char *err, size_t er
 	return -1;
 }
 
-/* "0000000000007000: 0x0000000156525043 0x00000000000004d2" */
-static int parse_xp(const char *out, uint64_t *w0, uint64_t *w1)
+/*
+ * "0000000000007000: 0x0000000156525043 0x00000000000004d2\r\n
+ *  0000000000007010: ..." -> the words in order. Returns how many.
+ */
+static size_t parse_xp(const char *out, uint64_t *w, size_t max)
 {
-	const char *c = strchr(out, ':');
-	char *end;
+	size_t n = 0;
 
-	if (!c)
-		return -1;
-	*w0 = strtoull(c + 1, &end, 16);
-	if (end == c + 1)
-		return -1;
-	c = end;
-	*w1 = strtoull(c, &end, 16);
-	return end == c ? -1 : 0;
+	for (const char *c = strchr(out, ':'); c && n < max; c = strchr(c, ':')) {
+		const char *eol = strchr(c, '\n');
+
+		c++;
+		while (n < max && (!eol || c < eol)) {
+			char *end;
+			uint64_t v;
+
+			while (*c == ' ')
+				c++;
+			if (strncmp(c, "0x", 2))
+				break;
+			v = strtoull(c, &end, 16);
+			if (end == c)
+				break;
+			w[n++] = v;
+			c = end;
+		}
+	}
+	return n;
 }
 
-int qemu_heartbeat(struct qemu_proc *qp, int timeout_ms, uint64_t *ticks, char *err,
-		   size_t errlen)
+int qemu_guest_counts(struct qemu_proc *qp, int timeout_ms, struct guest_counts *gc, char *err,
+		      size_t errlen)
 {
 	struct json_object *args = json_object_new_object(), *ret = NULL;
 	char cmd[64];
-	uint64_t w0, w1;
+	uint64_t w[7];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "xp /2xg %#x", CPRV_GUEST_HB_ADDR);
+	memset(gc, 0, sizeof(*gc));
+	snprintf(cmd, sizeof(cmd), "xp /7xg %#x", CPRV_GUEST_HB_ADDR);
 	json_object_object_add(args, "command-line", json_object_new_string(cmd));
 	rc = cprv_qmp_cmd(qp->qmp, "human-monitor-command", args, timeout_ms, &ret, err, errlen);
 	json_object_put(args);
 	if (rc)
 		return -1;
-	rc = parse_xp(json_object_get_string(ret), &w0, &w1);
-	if (rc) {
+	if (parse_xp(json_object_get_string(ret), w, 7) != 7) {
 		snprintf(err, errlen, "cannot parse the monitor's answer to '%s': %.80s", cmd,
 			 json_object_get_string(ret));
-	} else if ((uint32_t)w0 != CPRV_GUEST_MAGIC) {
-		/* the guest writes its magic last at boot: not up yet */
-		*ticks = 0;
-	} else {
-		*ticks = w1;
+		rc = -1;
+	} else if ((uint32_t)w[0] == CPRV_GUEST_MAGIC) {
+		/* before the magic (written last at boot) everything reads 0 */
+		*gc = (struct guest_counts){ w[1], w[2], w[3], w[4], w[5], w[6] };
 	}
 	json_object_put(ret);
 	return rc;
+}
+
+int qemu_heartbeat(struct qemu_proc *qp, int timeout_ms, uint64_t *ticks, char *err,
+		   size_t errlen)
+{
+	struct guest_counts gc;
+
+	if (qemu_guest_counts(qp, timeout_ms, &gc, err, errlen))
+		return -1;
+	*ticks = gc.ticks;
+	return 0;
 }
 
 int qemu_heartbeat_above(struct qemu_proc *qp, uint64_t above, int timeout_ms, uint64_t *ticks,

@@ -20,6 +20,12 @@ struct qemu_setup {
 				* other network file systems refuse UNIX sockets) */
 	const struct cprv_scenario *s;
 	bool aux_ram_share;    /* -machine aux-ram-share=on (QEMU >= 10.0) */
+	const char *vfio_bdf;  /* -device vfio-pci,host=BDF, or NULL */
+};
+
+/* The guest's own counters (tools/guest/guest_abi.h). */
+struct guest_counts {
+	uint64_t ticks, raised, received, spurious, throttled, lost;
 };
 
 struct qemu_proc {
@@ -60,6 +66,9 @@ int qemu_wait_running(struct qemu_proc *qp, int timeout_ms, char *err, size_t er
 /* The guest's timer ticks (tools/guest/guest_abi.h) read over QMP. */
 int qemu_heartbeat(struct qemu_proc *qp, int timeout_ms, uint64_t *ticks, char *err,
 		   size_t errlen);
+/* Every counter of the guest's heartbeat block; all 0 before it booted. */
+int qemu_guest_counts(struct qemu_proc *qp, int timeout_ms, struct guest_counts *gc, char *err,
+		      size_t errlen);
 /* Polls the heartbeat until it exceeds `above` or timeout; *ticks gets the last read. */
 int qemu_heartbeat_above(struct qemu_proc *qp, uint64_t above, int timeout_ms, uint64_t *ticks,
 			 char *err, size_t errlen);

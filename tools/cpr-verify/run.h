@@ -23,6 +23,13 @@ int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f);
 /* report.txt and report.json (and whatever else a report has) into dir */
 int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir);
 
+/* Copies scenario scn into outdir (shared with L1) as scenario.json; its
+ * path in out. 0 or -1 (errno). */
+int stage_scenario(const char *scn, const char *outdir, char *out, size_t len);
+/* tools/l1-run options a scenario needs in L1 (devices, memory); returns
+ * the new argc. */
+int l1_lane_args(const struct cprv_scenario *s, char **argv, int n);
+
 /* A qemu scenario on this host (run_qemu.c). */
 int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const char *scn_path,
 	     const struct cprv_scenario *s);

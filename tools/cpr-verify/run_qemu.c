@@ -15,6 +15,7 @@
 #include "judge.h"
 #include "record.h"
 #include "run.h"
+#include "vfio_bind.h"
 
 static bool is_elf(const char *path)
 {
@@ -29,9 +30,11 @@ static bool is_elf(const char *path)
 	return elf;
 }
 
-/* A wrapper script names its binary on a "# cprv-qemu-elf: PATH" line. */
+/* A wrapper script names its binary on a "# cprv-qemu-elf: PATH" line;
+ * a relative PATH is relative to the script's directory. */
 static int script_elf(const char *script, char *elf, size_t len)
 {
+	char dir[PATH_MAX];
 	char line[1024];
 	FILE *f = fopen(script, "r");
 	int rc = -1;
@@ -46,7 +49,11 @@ static int script_elf(const char *script, char *elf, size_t len)
 		p += strlen("# cprv-qemu-elf:");
 		p += strspn(p, " \t");
 		p[strcspn(p, "\r\n")] = 0;
-		snprintf(elf, len, "%s", p);
+		snprintf(dir, sizeof(dir), "%s", script);
+		if (*p != '/' && strrchr(dir, '/'))
+			snprintf(elf, len, "%.*s/%s", (int)(strrchr(dir, '/') - dir), dir, p);
+		else
+			snprintf(elf, len, "%s", p);
 		rc = 0;
 	}
 	fclose(f);
@@ -133,6 +140,7 @@ static struct json_object *scenario_json(const char *scn_path, const struct cprv
 	json_object_object_add(sj, "qemu_binary", json_object_new_string(elf));
 	json_object_object_add(sj, "qemu_version", json_object_new_string(v));
 	json_object_object_add(sj, "guest_args", json_object_new_string(s->qemu.guest_args));
+	json_object_object_add(sj, "vfio_device", json_object_new_string(s->qemu.vfio_device));
 	return sj;
 }
 
@@ -158,7 +166,7 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 	     const struct cprv_scenario *s)
 {
 	char wrapper[PATH_MAX], elf[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], guest[PATH_MAX + 32];
-	char dir[PATH_MAX], trace[PATH_MAX + 16], result[PATH_MAX + 24], err[512];
+	char dir[PATH_MAX], trace[PATH_MAX + 16], result[PATH_MAX + 24], err[512], bdf[32] = "";
 	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json };
 	struct cprv_record_opts ro = { .progress = !c->json };
 	struct cprv_record_result res;
@@ -168,7 +176,7 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 	struct cprv_probes *p;
 	struct cprv_plan plan;
 	struct json_object *extra;
-	char *argv[20];
+	char *argv[24];
 	int n = 0, rc, maj = 0, min = 0;
 	ssize_t k;
 
@@ -186,6 +194,16 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 	    qemu_version(wrapper, &maj, &min, err, sizeof(err))) {
 		cli_err(c, "%s", err);
 		return CPRV_EXIT_ENV;
+	}
+	if (s->qemu.vfio_device[0]) {
+		unsigned ven = 0, dev = 0;
+
+		cprv_scenario_vfio_ids(s->qemu.vfio_device, &ven, &dev);
+		if (vfio_bind(ven, dev, bdf, sizeof(bdf), err, sizeof(err))) {
+			cli_err(c, "vfio_device %s: %s", s->qemu.vfio_device, err);
+			return CPRV_EXIT_ENV;
+		}
+		cli_info(c, "%04x:%04x at %s is bound to vfio-pci for QEMU", ven, dev, bdf);
 	}
 	exe_dir(bindir, sizeof(bindir));
 	snprintf(guest, sizeof(guest), "%s/cprv-guest.elf", bindir);
@@ -232,6 +250,10 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 	argv[n++] = (char *)cprv_mode_name(s->mode);
 	if (maj >= 10)
 		argv[n++] = "--aux-ram-share";
+	if (bdf[0]) {
+		argv[n++] = "--vfio";
+		argv[n++] = bdf;
+	}
 	argv[n] = NULL;
 
 	extra = json_object_new_object();
@@ -248,7 +270,7 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 		return rc;
 	jo.trace = trace;
 	jo.drive_result = access(result, R_OK) == 0 ? result : NULL;
-	jo.no_device_ok = !strstr(s->qemu.guest_args, "edu");
+	jo.no_device_ok = !strstr(s->qemu.guest_args, "edu") && !s->qemu.vfio_device[0];
 	jo.msi_path_only = true;
 	jo.settle_ns = (uint64_t)s->settle_ms * 1000000ull;
 	if (!jo.drive_result)
