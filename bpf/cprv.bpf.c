@@ -630,6 +630,29 @@ int tp_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
 	return on_accept(ctx->apicid, ctx->dm, ctx->tm, ctx->vec);
 }
 
+/* Only tracked VMMs' vCPU threads: the guest takes the vector. The soft and
+ * reinjected arguments came later; the vector is first everywhere. */
+static __always_inline int on_deliver(__u32 vector, __u64 flags)
+{
+	if (!is_tracked())
+		return 0;
+	bump(CPRV_HOOK_APIC_DELIVER);
+	emit(CPRV_EV_APIC_DELIVER, 0, 0, vector, flags, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/kvm_inj_virq")
+int BPF_PROG(tpb_inj_virq, unsigned int vector)
+{
+	return on_deliver(vector, 0);
+}
+
+SEC("tracepoint/kvm/kvm_inj_virq")
+int tp_inj_virq(struct trace_event_raw_kvm_inj_virq *ctx)
+{
+	return on_deliver(BPF_CORE_READ(ctx, vector), 0);
+}
+
 /* The prototype of this tracepoint changed across kernels (vcpu id vs
  * vcpu pointer, pi_desc_addr gone): only the CO-RE'd classic form is safe. */
 SEC("tracepoint/kvm/kvm_pi_irte_update")

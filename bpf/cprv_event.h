@@ -54,6 +54,9 @@ struct cprv_event {
 #define CPRV_EV_KVM_SET_IRQ      11  /* a0=gsi a1=level a2=irq_source_id */
 /* S4: the guest LAPIC accepts */
 #define CPRV_EV_APIC_ACCEPT      12  /* tag a0=apicid a1=dm|tm<<16 a2=tag aux a3=vector */
+/* S4': KVM hands the vector to the running guest (IRR -> the vCPU): every
+ * accept of that vector before it is in the guest's hands */
+#define CPRV_EV_APIC_DELIVER     14  /* a0=vector a1=soft|reinjected<<1; pid/tid: the vCPU's */
 /* posted interrupts: S1-S4 bypass the host path */
 #define CPRV_EV_PI_IRTE_UPDATE   13  /* a0=host_irq a1=vcpu a2=gsi a3=gvec|set<<32 */
 

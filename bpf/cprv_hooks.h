@@ -22,6 +22,7 @@
 	X(KVM_MSI_SET_IRQ,   "kvm:kvm_msi_set_irq",       "S3")  \
 	X(KVM_SET_IRQ,       "kvm:kvm_set_irq",           "S3")  \
 	X(APIC_ACCEPT,       "kvm:kvm_apic_accept_irq",   "S4")  \
+	X(APIC_DELIVER,      "kvm:kvm_inj_virq",          "S4'") \
 	X(PI_IRTE_UPDATE,    "kvm:kvm_pi_irte_update",    "posted") \
 	X(SYS_IOCTL,         "ioctl(KVM,VFIO)",           "plumbing") \
 	X(SYS_EVENTFD,       "eventfd2",                  "plumbing") \
@@ -46,6 +47,9 @@ enum { CPRV_HOOK_LIST(CPRV_HOOK_ENUM) CPRV_HOOK_MAX };
  * each hit means. Symbols missing from a binary degrade the plan, never
  * fail it.
  *
+ * The ids are in every trace (CPRV_EV_UPROBE a0): append new functions at
+ * the end, never reorder.
+ *
  * X(ID, "symbol", args) where args says how BPF reads the first arguments:
  *   CPRV_UFN_ARGS_INT  a1..a3 = arguments 1..3 as integers
  *   CPRV_UFN_ARGS_STR0 a1,a2 = 16 bytes of the string at argument 1,
@@ -62,8 +66,8 @@ enum { CPRV_HOOK_LIST(CPRV_HOOK_ENUM) CPRV_HOOK_MAX };
 	X(CPR_DELETE_FD,    "cpr_delete_fd",                     STR0) \
 	X(CPR_TRANSFER_OUT, "cpr_transfer_output",               INT)  \
 	X(CPR_TRANSFER_IN,  "cpr_transfer_input",                INT)  \
-	X(CPR_EXEC_PREPARE, "cpr_exec_preserve_fds",             INT)  \
-	X(VFIO_CPR_REG,     "vfio_cpr_register_container",       INT)  \
+	X(CPR_EXEC_OUT,     "cpr_exec_output",                   INT)  \
+	X(VFIO_SAVE_VECTOR, "vfio_cpr_save_vector_fd",           INT)  \
 	X(ADD_IRQFD,        "kvm_irqchip_add_irqfd_notifier_gsi",    INT) \
 	X(REMOVE_IRQFD,     "kvm_irqchip_remove_irqfd_notifier_gsi", INT) \
 	X(MSIX_NOTIFY,      "msix_notify",                       INT)  \
@@ -72,7 +76,10 @@ enum { CPRV_HOOK_LIST(CPRV_HOOK_ENUM) CPRV_HOOK_MAX };
 	X(VM_STOP_FORCE,    "vm_stop_force_state",               INT)  \
 	X(VM_START,         "vm_start",                          INT)  \
 	X(DRIVE_MARK,       "cprv_drive_mark",                   INT)  \
-	X(SELFTEST,         "cprv_uprobe_selftest",              INT)
+	X(SELFTEST,         "cprv_uprobe_selftest",              INT)  \
+	X(CPR_EXEC_IN,      "cpr_exec_input",                    INT)  \
+	X(VFIO_LOAD_VECTOR, "vfio_cpr_load_vector_fd",           INT)  \
+	X(VFIO_LOAD_DEVICE, "vfio_cpr_load_device",              INT)
 
 #define CPRV_UFN_ENUM(id, sym, args) CPRV_UFN_##id,
 enum { CPRV_UFN_LIST(CPRV_UFN_ENUM) CPRV_UFN_MAX };

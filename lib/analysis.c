@@ -116,8 +116,10 @@ struct an_ctx *an_ctx_get(struct cprv_analysis *a, uint64_t addr, bool create)
 
 bool cprv_analysis_names_path_ctx(const struct cprv_event *ev)
 {
-	return ev->obj && (ev->type == CPRV_EV_KVM_IRQFD || ev->type == CPRV_EV_VFIO_TRIGGER ||
-			   ev->type == CPRV_EV_VFIO_MSIHANDLER || ev->type == CPRV_EV_IRQFD_WAKEUP);
+	/* not VFIO_TRIGGER alone: a VMM arms vfio with eventfds it signals and
+	 * drains itself (INTx, error and request notifiers) */
+	return ev->obj && (ev->type == CPRV_EV_KVM_IRQFD || ev->type == CPRV_EV_VFIO_MSIHANDLER ||
+			   ev->type == CPRV_EV_IRQFD_WAKEUP);
 }
 
 static bool off_path(const struct cprv_analysis *a, const struct cprv_event *ev)

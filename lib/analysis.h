@@ -41,8 +41,8 @@ struct cprv_analysis_opts {
 	unsigned max_chains;   /* evidence chains kept per kind; 0: 100 */
 	unsigned max_pending;  /* uncovered fires kept exactly per ctx; 0: 65536 */
 	/*
-	 * The eventfds on the MSI path (ever bound to a KVM irqfd or armed as a
-	 * vfio trigger), sorted, from a first pass over the trace. When set,
+	 * The eventfds on the MSI path (ever bound to a KVM irqfd, or signalled
+	 * by vfio's MSI handler), sorted, from a first pass over the trace. When set,
 	 * writes, signals and reads of any other eventfd (a VMM's own event
 	 * notifiers) are not fires: they are counted in off_path_events. NULL:
 	 * every eventfd is judged (a stream, no first pass possible).

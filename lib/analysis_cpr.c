@@ -242,6 +242,13 @@ void an_cpr_finish(struct cprv_analysis *a)
 
 	if (!cy)
 		return;
+	/* where a driver marks its updates, an irqfd shuffle that never moved
+	 * to another VM is no update */
+	if (a->t.uprobe_hits[CPRV_UFN_DRIVE_MARK] && !cy->driven) {
+		an_cpr_drop_unmoved(a);
+		if (open_cycle(a) != cy)
+			return;
+	}
 	for (size_t i = 0; i < cy->n_vecs; i++)
 		if (cy->vecs[i].attached && cy->vecs[i].attach_ns > end)
 			end = cy->vecs[i].attach_ns;

@@ -111,6 +111,11 @@ static void updates(struct cprv_gate *g, const struct cprv_gate_side *c,
 		if (bad)
 			k = check(g, "updates", CPRV_GATE_FAIL, "%s update #%u failed: %s",
 				  cd->mode, bad->cycle, bad->why);
+		else if (rok == rd->cycles_planned && !rd->error[0])
+			/* the reference runs this scenario: a build that cannot is worse */
+			k = check(g, "updates", CPRV_GATE_FAIL, "the candidate could not run the "
+				  "scenario the reference runs: %s", cd->error[0] ? cd->error :
+				  "it stopped early");
 		else
 			k = check(g, "updates", CPRV_GATE_UNJUDGED, "the candidate's driver "
 				  "stopped early: %s", cd->error[0] ? cd->error : "unknown reason");

@@ -324,13 +324,21 @@ static uint64_t diff(uint64_t x, uint64_t y)
 }
 
 /*
- * The guest's own count is ground truth the host cannot fake: the MSIs the
- * device had to send are fires, the ones the guest took are deliveries.
- * Up to two may be in flight when the stopped guest is read (one raised and
- * not yet sent, one sent and not yet taken). -ENOMEM or 0; reasons added on
- * disagreement.
+ * The guest's own count, held against the trace. A raise the guest saw
+ * unanswered (its `lost`) fails the verdict outright. Its raised and
+ * received counts must agree with the trace's fires and deliveries within
+ * what can be in flight at the read (2) or 1%: a guest counts MMIO writes
+ * and handler runs, and a virtual CPU that re-delivers an event (seen under
+ * nested SVM: more kvm_inj_virq than accepts) shifts them a little. Within
+ * that, the difference is a caveat with both numbers; beyond it, a failure.
  */
-#define GUEST_IN_FLIGHT 2
+static bool near(uint64_t host, uint64_t guest)
+{
+	uint64_t slack = guest / 100 > 2 ? guest / 100 : 2;
+
+	return diff(host, guest) <= slack;
+}
+
 static int guest_disagrees(struct cprv_verdict *v, const struct cprv_analysis *a,
 			   const struct cprv_drive *d)
 {
@@ -339,11 +347,17 @@ static int guest_disagrees(struct cprv_verdict *v, const struct cprv_analysis *a
 	if (d->guest_lost)
 		REASON("the guest counted %llu of its %llu MSIs as never arrived",
 		       (unsigned long long)d->guest_lost, (unsigned long long)d->guest_raised);
-	if (diff(t->fires, d->guest_raised) > GUEST_IN_FLIGHT)
+	if (!near(t->fires, d->guest_raised))
 		REASON("the trace saw %llu device MSIs, the guest raised %llu",
 		       (unsigned long long)t->fires, (unsigned long long)d->guest_raised);
-	if (diff(t->delivered, d->guest_received) > GUEST_IN_FLIGHT)
+	else if (diff(t->fires, d->guest_raised) > 2)
+		CAVEAT("the trace saw %llu device MSIs, the guest counted %llu raises (within 1%%)",
+		       (unsigned long long)t->fires, (unsigned long long)d->guest_raised);
+	if (!near(t->delivered, d->guest_received))
 		REASON("the trace delivered %llu MSIs, the guest received %llu",
+		       (unsigned long long)t->delivered, (unsigned long long)d->guest_received);
+	else if (diff(t->delivered, d->guest_received) > 2)
+		CAVEAT("the trace delivered %llu MSIs, the guest counted %llu (within 1%%)",
 		       (unsigned long long)t->delivered, (unsigned long long)d->guest_received);
 	if (d->guest_spurious)
 		CAVEAT("the guest took %llu interrupts on its MSI vector with nothing raised "

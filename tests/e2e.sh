@@ -25,6 +25,25 @@ if ((st != 0)); then
 	rc=1
 fi
 
+# the plan inside L1: function probes as fentry, irqfd_wakeup's dead fentry
+# caught by the canary and replaced by its kprobe
+plan=$(tr -d ' \n' <"$OUT/run/report.json" 2>/dev/null)
+for want in '"vfio_msihandler":{"stage":"S0","attach":"fentry"' \
+	'"eventfd_signal_mask":{"stage":"S1","attach":"fentry"' \
+	'"kvm_arch_set_irq_inatomic":{"stage":"S3","attach":"fentry"' \
+	'"irqfd_wakeup":{"stage":"S2","attach":"kprobe","target":"irqfd_wakeup","canary":"live"' \
+	'{"attach":"fentry","why":"attachedbutneverfiredinthecanary(deadprobe)"}'; do
+	if [[ $plan != *"$want"* ]]; then
+		echo "e2e: FAIL: the plan in L1 lacks $want" >&2
+		rc=1
+	fi
+done
+echo "e2e: the run, stage by stage (events in the trace):"
+"$BUILD/cpr-verify" dump "$OUT/run/trace.cprv" 2>/dev/null | awk '{print $2}' | sort | uniq -c |
+	sort -rn | grep -E 'vfio_irq|vfio_msihandler|eventfd_signal|irqfd_wakeup|set_irq_inatomic|kvm_msi_set_irq|apic_accept|apic_deliver|kvm_irqfd|vfio_set_irqs|uprobe' |
+	sed 's/^/  /'
+grep -E "own count|^cpr #" "$OUT/run/report.txt" | sed 's/^/  /'
+
 echo "== e2e: gate 10.0 (candidate) vs 11.1 (reference) with vfio"
 "$BUILD/cpr-verify" gate --candidate 10.0 --reference 11.1 nested-vfio-gate -o "$OUT/gate" \
 	--blackout-tolerance 500,2000

@@ -142,9 +142,25 @@ static void only_live_probes_grant_visibility(void **state)
 	assert_non_null(strstr(v.reason[CPRV_EV_EVENTFD_WRITE], "no attach variant"));
 }
 
+/* uprobe function ids are written into traces: they must never move */
+static void test_ufn_ids_stable(void **state)
+{
+	assert_int_equal(CPRV_UFN_CPR_STATE_SAVE, 0);
+	assert_int_equal(CPRV_UFN_CPR_FIND_FD, 3);
+	assert_int_equal(CPRV_UFN_VM_STOP_FORCE, 14);
+	assert_int_equal(CPRV_UFN_VM_START, 15);
+	assert_int_equal(CPRV_UFN_DRIVE_MARK, 16);
+	assert_int_equal(CPRV_UFN_SELFTEST, 17);
+	assert_string_equal(cprv_ufn_symbol(CPRV_UFN_DRIVE_MARK), "cprv_drive_mark");
+	assert_int_equal(cprv_ufn_by_symbol("cpr_find_fd"), CPRV_UFN_CPR_FIND_FD);
+	assert_int_equal(cprv_ufn_by_symbol("no_such_function"), -1);
+	assert_int_equal(cprv_ufn_args(CPRV_UFN_CPR_SAVE_FD), CPRV_UFN_ARGS_STR0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ufn_ids_stable),
 		cmocka_unit_test(every_hook_has_a_row_with_real_programs),
 		cmocka_unit_test(every_program_belongs_to_a_hook),
 		cmocka_unit_test(every_event_type_belongs_to_a_hook),

@@ -319,6 +319,16 @@ static void gate_compares(void **state)
 	assert_non_null(strstr(gcheck(&g, "updates")->detail, "the migration failed"));
 	assert_int_equal(gcheck(&g, "blackout")->status, CPRV_GATE_FAIL);
 
+	/* a build that cannot even run the scenario the reference runs: fails */
+	memset(&fd, 0, sizeof(fd));
+	fd.cycles_planned = 2;
+	snprintf(fd.mode, sizeof(fd.mode), "transfer");
+	snprintf(fd.error, sizeof(fd.error), "the guest did not come up");
+	c.d = &fd;
+	cprv_gate_compare(&g, &c, &r, &tol);
+	assert_int_equal(gcheck(&g, "updates")->status, CPRV_GATE_FAIL);
+	assert_non_null(strstr(gcheck(&g, "updates")->detail, "could not run the scenario"));
+
 	/* a reference that does not pass: the gate cannot judge */
 	cprv_gate_compare(&g, &r, &c, &tol);
 	assert_int_equal(gcheck(&g, "reference verdict")->status, CPRV_GATE_UNJUDGED);

@@ -400,10 +400,16 @@ static int one_cycle(struct drv *d, unsigned c)
 		if (d->qs.s->qemu.kill_new_cycle == c && d->next.pid && !d->next.exited &&
 		    waitpid(d->next.pid, &d->next.status, 0) == d->next.pid)
 			d->next.exited = true; /* we killed it: reap it before saying how it ended */
-		if (d->next.pid && !qemu_alive(&d->next) && !strstr(why, "ended"))
+		if (d->next.pid && !qemu_alive(&d->next) && !strstr(why, "ended")) {
+			char last[300];
+
 			snprintf(why + strlen(why), sizeof(why) - strlen(why),
 				 "; the new QEMU (pid %d) ended: %s", (int)d->next.pid,
 				 qemu_how(&d->next, how, sizeof(how)));
+			if (!qemu_last_words(&d->qs, d->next.gen, last, sizeof(last)))
+				snprintf(why + strlen(why), sizeof(why) - strlen(why),
+					 "; it said: %s", last);
+		}
 		snprintf(cy->why, sizeof(cy->why), "%s", why);
 		if (exec_mode) {
 			d->cur = d->next.pid ? d->next : d->cur;

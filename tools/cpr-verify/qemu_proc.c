@@ -364,3 +364,25 @@ int qemu_heartbeat_above(struct qemu_proc *qp, uint64_t above, int timeout_ms, u
 		 *ticks, timeout_ms);
 	return -1;
 }
+
+int qemu_last_words(const struct qemu_setup *qs, int gen, char *buf, size_t len)
+{
+	char path[512], line[512];
+	FILE *f;
+	int found = -1;
+
+	qemu_path(qs, "qemu", gen, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		/* warnings are not why it died */
+		if (!line[0] || strstr(line, "warning:"))
+			continue;
+		snprintf(buf, len, "%s", line);
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}

@@ -73,6 +73,9 @@ int qemu_guest_counts(struct qemu_proc *qp, int timeout_ms, struct guest_counts 
 int qemu_heartbeat_above(struct qemu_proc *qp, uint64_t above, int timeout_ms, uint64_t *ticks,
 			 char *err, size_t errlen);
 
+/* The last line QEMU incarnation gen wrote to its log (why it died). */
+int qemu_last_words(const struct qemu_setup *qs, int gen, char *buf, size_t len);
+
 uint64_t qemu_now_ns(void);
 
 #endif
