@@ -102,7 +102,7 @@ $(BUILD)/cprv-guest.elf: $(GUEST_OBJS) tools/guest/guest.ld
 
 # Unit tests need no root. Live tests need root, BPF and KVM; where this
 # kernel has no /dev/kvm they run inside the nested L1 guest (tools/l1-run).
-unit: $(TESTS)
+unit: all
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	./tests/guest-smoke.sh $(BUILD)
 	./tests/html-chromium.sh $(BUILD)
