@@ -122,6 +122,21 @@ e2e: all
 accuracy: all
 	./tests/run-live.sh $(BUILD) live_accuracy
 
+# `make bench` (issue 7): the recorder's cost on the irqfd path, the
+# analysis's speed and memory, a run's wall time; one table, never asserted
+# (tools/bench/README.md). Not part of all or check.
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS))
+.PHONY: bench
+.SECONDARY: $(BENCH_OBJS)
+$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(BUILD)/cpr-verify $(BUILD)/cprv-rig $(BUILD)/cprv-guest.elf $(BENCH_BINS)
+	./tools/bench/bench.sh $(BUILD)
+
 check:
 	$(MAKE) BUILD=build/san SAN=1 test
 

@@ -224,6 +224,7 @@ struct json_object *cprv_report_json(const struct cprv_analysis *a,
 	put(root, "unattributed", u64(t->unattributed));
 	put(root, "ambiguous", u64(t->ambiguous));
 	put(root, "foreign", u64(t->foreign));
+	put(root, "off_path_events", u64(t->off_path_events));
 	put(root, "in_flight", u64(t->in_flight));
 	put(root, "dropped", u64(cprv_analysis_opts(a)->vis.dropped));
 	put(root, "settle_ns", u64(cprv_analysis_opts(a)->settle_ns));
