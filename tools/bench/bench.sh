@@ -1,0 +1,104 @@
+#!/bin/bash
+# `make bench` (issue 7): what cpr-verify costs, measured side by side in one
+# run and printed as one table. Numbers only: nothing here passes or fails on
+# a figure (tools/bench/README.md says what each one means).
+#
+#   tools/bench/bench.sh [BUILD]
+#
+#   BENCH_ONLY      parts to run, comma separated: irqfd,analysis,e2e (default all)
+#   BENCH_EVENTS    events in the synthetic trace for `report` (default 10000000;
+#                   BENCH_EVENTS=100000000 for issue 7's 100M figure)
+#   BENCH_PAIRS, BENCH_SECONDS, BENCH_THREADS, BENCH_RATES, BENCH_RATE_PAIRS
+#                   see irqfd.sh
+#   BENCH_OUT       where raw results go (default BUILD/bench/out; must be below
+#                   the current directory, L1 writes there)
+set -u
+B=${1:-build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+ONLY=${BENCH_ONLY:-irqfd,analysis,e2e}
+EVENTS=${BENCH_EVENTS:-10000000}
+OUT=${BENCH_OUT:-$B/bench/out}
+mkdir -p "$OUT"
+TABLE=$OUT/table.md
+: >"$TABLE"
+
+row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3" >>"$TABLE"; }
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+kv() { sed -nE "s/.*(^| )$1=([^ ]*).*/\\2/p" "$2" | tail -1; }
+
+for bin in cpr-verify bench/irqfd_bench bench/gentrace bench/runstat; do
+	if [ ! -x "$B/$bin" ]; then
+		echo "bench.sh: $B/$bin missing: run 'make bench'" >&2
+		exit 6
+	fi
+done
+
+# 1. The recorder on the irqfd path: where /dev/kvm is, else inside L1.
+if want irqfd; then
+	echo "== irqfd path" >&2
+	if [ -c /dev/kvm ]; then
+		"$HERE/irqfd.sh" "$B" "$OUT"
+		rc=$?
+	else
+		# l1-run passes no environment of its own accord: hand on BENCH_*
+		envs=()
+		for v in BENCH_PAIRS BENCH_SECONDS BENCH_THREADS BENCH_RATES BENCH_RATE_PAIRS; do
+			[ -n "${!v:-}" ] && envs+=(--env "$v=${!v}")
+		done
+		"$ROOT/tools/l1-run" --mem 4G --timeout "${BENCH_L1_TIMEOUT:-2400}" "${envs[@]}" -- \
+			"$HERE/irqfd.sh" "$B" "$OUT"
+		rc=$?
+	fi
+	if [ -s "$OUT/irqfd.raw" ]; then
+		lane=$(kv lane "$OUT/irqfd.env")
+		row "irqfd lane" "$(tr '\n' ' ' <"$OUT/irqfd.env")" \
+			"$([ "$lane" = l1-tcg ] && echo 'nested L1 under QEMU TCG: only ratios compare with PEERS.md' || echo 'this kernel')"
+		awk -v lane="$lane" -v eqrate="$(kv native_equivalent_rate "$OUT/irqfd.env")" -f "$HERE/summarize.awk" "$OUT/irqfd.raw" >>"$TABLE"
+	fi
+	[ "$rc" = 0 ] || row "irqfd" "incomplete (exit $rc)" "see the messages above"
+fi
+
+# 2. The analysis: `report --json` over a synthetic rig-like trace.
+if want analysis; then
+	echo "== analysis: $EVENTS events" >&2
+	trace=$OUT/synthetic.cprv
+	rm -f "$trace" "$OUT/gen.rs" "$OUT/report.rs"
+	if "$B/bench/runstat" -o "$OUT/gen.rs" -- "$B/bench/gentrace" -o "$trace" -n "$EVENTS" >"$OUT/gen.out"; then
+		ev=$(kv events "$OUT/gen.out")
+		size=$(stat -c %s "$trace")
+		"$B/bench/runstat" -o "$OUT/report.rs" -- "$B/cpr-verify" report "$trace" --json >"$OUT/report.json"
+		rc=$?
+		verdict=$(grep -m1 -oE '"verdict": *"[A-Za-z_]+"' "$OUT/report.json" | sed -E 's/.*"([A-Za-z_]+)"/\1/')
+		wall=$(kv wall_s "$OUT/report.rs") user=$(kv user_s "$OUT/report.rs") sys=$(kv sys_s "$OUT/report.rs")
+		rss=$(kv maxrss_kb "$OUT/report.rs")
+		row "analysis: trace" "$ev events, $(awk -v s="$size" -v e="$ev" 'BEGIN{printf "%.1f MB, %.2f bytes/event", s/1e6, s/e}')" \
+			"gentrace, 4 vectors, 1 cpr-transfer; BENCH_EVENTS=$EVENTS"
+		row "analysis: report --json wall" "${wall}s" "exit $rc, verdict ${verdict:-?}"
+		row "analysis: events/s per core" \
+			"$(awk -v e="$ev" -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f M", e/(u+s)/1e6}')" \
+			"events / (user+sys ${user}+${sys}s); target >= 20 M"
+		row "analysis: events/s wall" "$(awk -v e="$ev" -v w="$wall" 'BEGIN{printf "%.2f M", e/w/1e6}')" ""
+		row "analysis: peak RSS" "$(awk -v k="$rss" 'BEGIN{printf "%.1f MiB", k/1024}')" "maxrss of cpr-verify report"
+		rm -f "$trace"
+	else
+		row "analysis" "gentrace failed" "see the messages above"
+	fi
+fi
+
+# 3. End to end: `cpr-verify run` (default scenario) from start to verdict.
+if want e2e; then
+	echo "== end to end: cpr-verify run" >&2
+	rm -rf "$OUT/run" "$OUT/run.rs"
+	"$B/bench/runstat" -o "$OUT/run.rs" -- "$B/cpr-verify" run -o "$OUT/run" >"$OUT/run.txt" 2>"$OUT/run.err"
+	rc=$?
+	lane=host
+	[ -c /dev/kvm ] || lane="nested (L1 boot included)"
+	row "end to end: cpr-verify run (rig-default)" "$(kv wall_s "$OUT/run.rs")s wall" \
+		"exit $rc, $(head -1 "$OUT/run.txt" | cut -d';' -f1 | cut -c1-60); lane $lane $(grep -oE 'boot [0-9.]+ s, command [0-9.]+ s' "$OUT/run.err" | tail -1)"
+fi
+
+echo
+echo "| measure | value | note |"
+echo "|---|---|---|"
+cat "$TABLE"

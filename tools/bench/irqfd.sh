@@ -1,0 +1,84 @@
+#!/bin/bash
+# The irqfd part of `make bench`, run where /dev/kvm is (inside L1 here):
+# irqfd_bench unprobed and under `cpr-verify record`, alternating, so both
+# halves of a pair see the same machine state. Raw key=value lines go to
+# OUT/irqfd.raw; bench.sh turns them into the table.
+#
+#   irqfd.sh BUILD OUT
+#   BENCH_PAIRS (7), BENCH_SECONDS (2), BENCH_THREADS ("1 2"),
+#   BENCH_RATES ("100000 1000000"), BENCH_RATE_PAIRS (3)
+set -u
+B=$1 OUT=$2
+PAIRS=${BENCH_PAIRS:-7} SECS=${BENCH_SECONDS:-2}
+THREADS=${BENCH_THREADS:-1 2} RATES=${BENCH_RATES:-100000 1000000}
+RATE_PAIRS=${BENCH_RATE_PAIRS:-3}
+RAW=$OUT/irqfd.raw
+: >"$RAW"
+# the trace goes to local scratch: in L1, $OUT is 9p and its write cost
+# would be charged to the recorder
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cprv-bench.XXXXXX") || exit 6
+trap 'rm -rf "$SCRATCH"' EXIT
+
+if [ ! -c /dev/kvm ]; then
+	echo "irqfd.sh: no /dev/kvm here: cannot measure the irqfd path" >&2
+	exit 5
+fi
+lane=native
+[ "${L1_RUN:-}" = 1 ] && lane=l1-tcg
+echo "lane=$lane kernel=$(uname -r) cpus=$(nproc)" >"$OUT/irqfd.env"
+
+# one unprobed run: its line, tagged
+unprobed() { # tag args...
+	local tag=$1; shift
+	local line
+	line=$("$B/bench/irqfd_bench" "$@") || { echo "irqfd_bench failed ($tag)" >&2; return 1; }
+	echo "$tag mode=unprobed $line" >>"$RAW"
+}
+
+# one run under the recorder: irqfd_bench's line + record's summary + the
+# recorder's whole-process rusage (its children included, see runstat.c)
+probed() { # tag args...
+	local tag=$1; shift
+	local line rec rs ev drops bytes
+	rm -f "$SCRATCH/rec.cprv" "$OUT/rec.out" "$OUT/rec.err" "$OUT/rec.rs"
+	"$B/bench/runstat" -o "$OUT/rec.rs" -- "$B/cpr-verify" record -q -o "$SCRATCH/rec.cprv" -- \
+		"$B/bench/irqfd_bench" "$@" --watch-parent >"$OUT/rec.out" 2>"$OUT/rec.err" ||
+		{ echo "record failed ($tag):" >&2; tail -5 "$OUT/rec.err" >&2; return 1; }
+	line=$(grep '^threads=' "$OUT/rec.out" | tail -1)
+	[ -n "$line" ] || { echo "no result line from irqfd_bench under record ($tag)" >&2; return 1; }
+	# "cpr-verify: FILE: N events, D dropped, B bytes (x bytes/event), S s; stopped: R"
+	rec=$(grep -E ': [0-9]+ events, [0-9]+ dropped, [0-9]+ bytes' "$OUT/rec.err" | tail -1)
+	ev=$(sed -E 's/.*: ([0-9]+) events, .*/\1/' <<<"$rec")
+	drops=$(sed -E 's/.* ([0-9]+) dropped, .*/\1/' <<<"$rec")
+	bytes=$(sed -E 's/.* dropped, ([0-9]+) bytes .*/\1/' <<<"$rec")
+	rs=$(sed 's/\([a-z_]*\)=/rec_\1=/g' "$OUT/rec.rs")
+	echo "$tag mode=probed $line rec_events=${ev:-0} rec_drops=${drops:-0} rec_bytes=${bytes:-0} $rs" >>"$RAW"
+}
+
+fail=0
+for t in $THREADS; do
+	for i in $(seq 1 "$PAIRS"); do
+		echo "irqfd: line rate, $t thread(s), pair $i/$PAIRS" >&2
+		unprobed "kind=line threads=$t pair=$i" -t "$t" -d "$SECS" || fail=1
+		probed "kind=line threads=$t pair=$i" -t "$t" -d "$SECS" || fail=1
+	done
+done
+# Under TCG a core does a fraction of native work: also pace at the same
+# share of this lane's line rate as 100k MSI/s is of the native one in
+# PEERS.md (2.44 M), a native-equivalent load.
+if [ "$lane" = l1-tcg ] && [ -z "${BENCH_RATES:-}" ]; then
+	eq=$(awk '/kind=line threads=1 .*mode=unprobed/ { for (i = 1; i <= NF; i++) if ($i ~ /^msi_per_s=/) { v[++n] = substr($i, 11) + 0 } }
+		END { if (!n) exit; for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+		      printf "%d", (n % 2 ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2) * 100000 / 2440000 }' "$RAW")
+	[ -n "$eq" ] && [ "$eq" -gt 0 ] && RATES="$eq $RATES"
+	echo "native_equivalent_rate=${eq:-}" >>"$OUT/irqfd.env"
+fi
+for r in $RATES; do
+	for i in $(seq 1 "$RATE_PAIRS"); do
+		echo "irqfd: paced $r MSI/s, pair $i/$RATE_PAIRS" >&2
+		unprobed "kind=paced rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
+		probed "kind=paced rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
+	done
+done
+rm -f "$SCRATCH/rec.cprv"
+exit $fail
