@@ -226,6 +226,19 @@ static int on_fire(struct cprv_analysis *a, const struct cprv_event *ev, uint64_
 
 /* ---- VMs, routes, bindings ---- */
 
+struct an_vm *an_vm_run_by(const struct cprv_analysis *a, uint32_t pid)
+{
+	struct an_vm *best = NULL;
+
+	for (size_t i = 0; i < a->n_vm; i++) {
+		struct an_vm *vm = a->vm_list[i];
+
+		if (vm->pid == pid && !vm->gone && (!best || vm->created_ts >= best->created_ts))
+			best = vm;
+	}
+	return best;
+}
+
 struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
 {
 	struct an_vm *vm = an_map_get(&a->vms, kvm);

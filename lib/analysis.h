@@ -134,6 +134,9 @@ enum cprv_phase {
 	CPRV_PHASES
 };
 const char *cprv_phase_name(unsigned p); /* "setup", "fds_saved", ... */
+struct cprv_analysis;
+/* The cycle a QEMU driver numbered `number` (1-based), or NULL. */
+const struct cprv_cycle *cprv_analysis_driven_cycle(const struct cprv_analysis *a, uint32_t number);
 #define CPRV_PHASE_SRC_NONE   0
 #define CPRV_PHASE_SRC_QMP    1  /* the driver's mark from a QMP event */
 #define CPRV_PHASE_SRC_UPROBE 2  /* a uprobe on QEMU's own function */

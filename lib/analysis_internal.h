@@ -224,6 +224,8 @@ struct cprv_analysis {
 
 /* analysis.c */
 struct an_ctx *an_ctx_get(struct cprv_analysis *a, uint64_t addr, bool create);
+/* The VM a VMM process runs: the last one it created that is still there. */
+struct an_vm *an_vm_run_by(const struct cprv_analysis *a, uint32_t pid);
 const struct an_route *an_vm_route(const struct cprv_analysis *a, uint64_t kvm, uint32_t gsi);
 struct an_binding *an_binding_active(struct cprv_analysis *a, uint64_t kvm, uint32_t gsi);
 const struct an_binding *an_binding_last(const struct cprv_analysis *a, uint64_t ctx);

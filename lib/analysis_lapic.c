@@ -221,23 +221,9 @@ static int on_lapic(struct cprv_analysis *a, const struct cprv_event *ev)
 	return 0;
 }
 
-/* The VM a VMM process runs: the last one it created that is still there. */
-static struct an_vm *vm_run_by(struct cprv_analysis *a, uint32_t pid)
-{
-	struct an_vm *best = NULL;
-
-	for (size_t i = 0; i < a->n_vm; i++) {
-		struct an_vm *vm = a->vm_list[i];
-
-		if (vm->pid == pid && !vm->gone && (!best || vm->created_ts >= best->created_ts))
-			best = vm;
-	}
-	return best;
-}
-
 static int on_deliver(struct cprv_analysis *a, const struct cprv_event *ev)
 {
-	struct an_vm *vm = vm_run_by(a, ev->pid);
+	struct an_vm *vm = an_vm_run_by(a, ev->pid);
 	unsigned v = ev->a[0] & 0xff;
 
 	if (!vm)

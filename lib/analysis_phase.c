@@ -68,22 +68,6 @@ static bool incoming(const struct cprv_cycle *cy, const struct cprv_event *ev)
 	return ev->pid != cy->old_pid || (cy->exec_ns && ev->ts >= cy->exec_ns);
 }
 
-/* The VM a QEMU process runs: the last one it created and still holds. */
-static uint64_t vm_of(const struct cprv_analysis *a, uint32_t pid)
-{
-	uint64_t kvm = 0, ts = 0;
-
-	for (size_t i = 0; i < a->n_vm; i++) {
-		const struct an_vm *vm = a->vm_list[i];
-
-		if (vm->pid == pid && !vm->gone && vm->created_ts >= ts) {
-			kvm = vm->kvm;
-			ts = vm->created_ts;
-		}
-	}
-	return kvm;
-}
-
 static int driver_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	uint64_t what = ev->a[1];
@@ -113,8 +97,11 @@ static int driver_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 		cy->driven = true;
 		cy->number = CPRV_DRIVE_CYCLE(what);
 		cy->old_pid = (uint32_t)ev->a[2];
-		if (!cy->old_vm)
-			cy->old_vm = vm_of(a, cy->old_pid);
+		if (!cy->old_vm) {
+			const struct an_vm *vm = an_vm_run_by(a, cy->old_pid);
+
+			cy->old_vm = vm ? vm->kvm : 0;
+		}
 	}
 	return 0;
 }
@@ -208,4 +195,12 @@ void an_phase_close(struct cprv_cycle *cy)
 	/* a cycle without device vectors has no irqfd blackout: the VM's is it */
 	if (!cy->n_vecs)
 		cy->blackout_ns = cy->vm_blackout_ns;
+}
+
+const struct cprv_cycle *cprv_analysis_driven_cycle(const struct cprv_analysis *a, uint32_t number)
+{
+	for (size_t i = 0; i < a->n_cycles; i++)
+		if (a->cycles[i].driven && a->cycles[i].number == number)
+			return &a->cycles[i];
+	return NULL;
 }

@@ -16,6 +16,9 @@ struct cprv_report_opts {
 	unsigned max_chains;   /* text: chains shown per kind (0: 5); json: kept (0: all kept) */
 };
 
+/* 12004 -> "12,004" (thousands separated); b holds 32 bytes. */
+const char *cprv_report_num(char b[32], uint64_t x);
+
 /* The verdict in words, one line, no newline. */
 void cprv_report_headline(char *buf, size_t len, const struct cprv_analysis *a,
 			  const struct cprv_verdict *v);
@@ -40,7 +43,6 @@ struct json_object *cprv_report_drive_json(const struct cprv_analysis *a,
 					   const struct cprv_drive *d);
 /* {"setup":{"ts_ns","offset_ns","pid","source"}|null, ...} of a driven cycle. */
 struct json_object *cprv_report_phases_json(const struct cprv_cycle *cy);
-/* The trace's cycle for the driver's cycle number, or NULL. */
-const struct cprv_cycle *cprv_report_driven_cycle(const struct cprv_analysis *a, uint32_t number);
+
 
 #endif

@@ -10,17 +10,6 @@
 #include "plan.h"
 #include "report.h"
 
-const struct cprv_cycle *cprv_report_driven_cycle(const struct cprv_analysis *a, uint32_t number)
-{
-	for (size_t i = 0; i < cprv_analysis_n_cycles(a); i++) {
-		const struct cprv_cycle *cy = cprv_analysis_cycle(a, i);
-
-		if (cy->driven && cy->number == number)
-			return cy;
-	}
-	return NULL;
-}
-
 static double ms(uint64_t ns)
 {
 	return ns / 1e6;
@@ -61,7 +50,7 @@ void cprv_report_drive_text(FILE *f, const struct cprv_analysis *a, const struct
 	}
 	for (size_t i = 0; i < d->n_cycles; i++) {
 		const struct cprv_drive_cycle *c = &d->cycles[i];
-		const struct cprv_cycle *cy = cprv_report_driven_cycle(a, c->cycle);
+		const struct cprv_cycle *cy = cprv_analysis_driven_cycle(a, c->cycle);
 
 		fprintf(f, "  %s #%u: %s; pid %d -> %d; heartbeat %" PRIu64 " -> %" PRIu64
 			"; old QEMU %s", mode, c->cycle, c->ok ? "ok" : "FAILED", c->old_pid,
@@ -133,7 +122,7 @@ struct json_object *cprv_report_drive_json(const struct cprv_analysis *a, const 
 	}
 	for (size_t i = 0; i < d->n_cycles; i++) {
 		const struct cprv_drive_cycle *c = &d->cycles[i];
-		const struct cprv_cycle *cy = cprv_report_driven_cycle(a, c->cycle);
+		const struct cprv_cycle *cy = cprv_analysis_driven_cycle(a, c->cycle);
 		struct json_object *co = json_object_new_object();
 
 		json_object_object_add(co, "cycle", json_object_new_int(c->cycle));

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "report.h"
 #include "report_html_internal.h"
 
 struct json_object *hj(struct json_object *o, const char *key)
@@ -126,16 +127,7 @@ void h_escf(FILE *f, const char *fmt, ...)
 
 const char *h_num(char b[32], uint64_t x)
 {
-	char t[32];
-	int n = snprintf(t, sizeof(t), "%" PRIu64, x), j = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			b[j++] = ',';
-		b[j++] = t[i];
-	}
-	b[j] = '\0';
-	return b;
+	return cprv_report_num(b, x);
 }
 
 const char *h_dur(char *b, size_t len, uint64_t ns)

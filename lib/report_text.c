@@ -6,8 +6,7 @@
 
 #include "report.h"
 
-/* 12004 -> "12,004"; b must hold 32 bytes */
-static const char *num(char *b, uint64_t x)
+const char *cprv_report_num(char b[32], uint64_t x)
 {
 	char t[32];
 	int n = snprintf(t, sizeof(t), "%" PRIu64, x), j = 0;
@@ -19,6 +18,11 @@ static const char *num(char *b, uint64_t x)
 	}
 	b[j] = '\0';
 	return b;
+}
+
+static const char *num(char *b, uint64_t x)
+{
+	return cprv_report_num(b, x);
 }
 
 static const char *dur(char *b, size_t len, uint64_t ns)

@@ -283,21 +283,10 @@ int cprv_verdict_judge_ex(struct cprv_verdict *v, const struct cprv_analysis *a,
 	return err ? err : stage_caveats(v, a);
 }
 
-static const struct cprv_cycle *driven_cycle(const struct cprv_analysis *a, uint32_t number)
-{
-	for (size_t i = 0; i < cprv_analysis_n_cycles(a); i++) {
-		const struct cprv_cycle *cy = cprv_analysis_cycle(a, i);
-
-		if (cy->driven && cy->number == number)
-			return cy;
-	}
-	return NULL;
-}
-
 static int drive_cycle(struct cprv_verdict *v, const struct cprv_analysis *a,
 		       const struct cprv_drive *d, const struct cprv_drive_cycle *c, bool *blind)
 {
-	const struct cprv_cycle *cy = driven_cycle(a, c->cycle);
+	const struct cprv_cycle *cy = cprv_analysis_driven_cycle(a, c->cycle);
 	const char *mode = !strcmp(d->mode, "exec") ? "cpr-exec" : "cpr-transfer";
 
 	if (!c->ok)
