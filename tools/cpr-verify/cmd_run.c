@@ -105,6 +105,24 @@ int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 }
 
 /* Re-runs this very command inside L1 with --lane host. */
+int run_out_dir(struct cli *c, const char *out, char *dir, size_t len)
+{
+	if (!out) {
+		snprintf(dir, len, "/tmp/cprv-run-XXXXXX");
+		if (!mkdtemp(dir)) {
+			cli_err(c, "mkdtemp: %s", strerror(errno));
+			return CPRV_EXIT_TOOL;
+		}
+		return 0;
+	}
+	snprintf(dir, len, "%s", out);
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		cli_err(c, "-o %s: %s", dir, strerror(errno));
+		return CPRV_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int stage_scenario(const char *scn, const char *outdir, char *out, size_t len)
 {
 	char buf[65536];
@@ -307,19 +325,9 @@ static int run_host(struct cli *c, const struct run_args *ra, const char *scn_pa
 		cli_err(c, "--deny: unknown attach kind in '%s'", ra->deny);
 		return CPRV_EXIT_USAGE;
 	}
-	if (temp) {
-		snprintf(dir, sizeof(dir), "/tmp/cprv-run-XXXXXX");
-		if (!mkdtemp(dir)) {
-			cli_err(c, "mkdtemp: %s", strerror(errno));
-			return CPRV_EXIT_TOOL;
-		}
-	} else {
-		snprintf(dir, sizeof(dir), "%s", ra->out);
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			cli_err(c, "-o %s: %s", dir, strerror(errno));
-			return CPRV_EXIT_USAGE;
-		}
-	}
+	rc = run_out_dir(c, ra->out, dir, sizeof(dir));
+	if (rc)
+		return rc;
 	snprintf(trace, sizeof(trace), "%s/trace.cprv", dir);
 	snprintf(gt, sizeof(gt), "%s/ground-truth.json", dir);
 	exe_dir(bindir, sizeof(bindir));

@@ -23,6 +23,9 @@ int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f);
 /* report.txt and report.json (and whatever else a report has) into dir */
 int write_reports(struct cli *c, const struct cprv_judgement *j, const char *dir);
 
+/* The run's output dir: out (created if missing), or a fresh temporary
+ * one when out is NULL. 0, or an exit code after saying why. */
+int run_out_dir(struct cli *c, const char *out, char *dir, size_t len);
 /* Copies scenario scn into outdir (shared with L1) as scenario.json; its
  * path in out. 0 or -1 (errno). */
 int stage_scenario(const char *scn, const char *outdir, char *out, size_t len);

@@ -144,24 +144,6 @@ static struct json_object *scenario_json(const char *scn_path, const struct cprv
 	return sj;
 }
 
-static int make_dir(struct cli *c, const struct run_args *ra, char *dir, size_t len)
-{
-	if (!ra->out) {
-		snprintf(dir, len, "/tmp/cprv-run-XXXXXX");
-		if (!mkdtemp(dir)) {
-			cli_err(c, "mkdtemp: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	snprintf(dir, len, "%s", ra->out);
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		cli_err(c, "-o %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const char *scn_path,
 	     const struct cprv_scenario *s)
 {
@@ -215,8 +197,9 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 	if (k < 0)
 		return CPRV_EXIT_TOOL;
 	self[k] = 0;
-	if (make_dir(c, ra, dir, sizeof(dir)))
-		return CPRV_EXIT_USAGE;
+	rc = run_out_dir(c, ra->out, dir, sizeof(dir));
+	if (rc)
+		return rc;
 	snprintf(trace, sizeof(trace), "%s/trace.cprv", dir);
 	snprintf(result, sizeof(result), "%s/qemu-run.json", dir);
 	unlink(result);
