@@ -16,6 +16,7 @@ PKGS=(
 	libcmocka-dev                             # unit and live tests
 	linux-libc-dev                            # KVM and VFIO uapi headers
 	mmdebstrap debian-archive-keyring         # the reference QEMU root fs (scenarios/qemu)
+	qemu-system-x86                           # QMP tests against a real QEMU; the L1 guest
 )
 
 missing=()
