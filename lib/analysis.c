@@ -429,18 +429,61 @@ static int on_route(struct cprv_analysis *a, const struct cprv_event *ev)
 	return 0;
 }
 
+/*
+ * A new VM at the address of one seen before: the kernel freed the old
+ * struct kvm and reused its memory (a cpr-exec does this readily, the old
+ * VM dying in the exec just before the new one is made). The old VM lives
+ * on in the analysis under an identity no kernel address can have (the
+ * address's low 48 bits, a generation above them), so what it had pending
+ * and the CPR cycle that replaced it still tell it from the new one.
+ */
+static int vm_retire(struct cprv_analysis *a, struct an_vm *old, uint64_t ts)
+{
+	uint64_t raw = old->kvm, id = (raw & 0xffffffffffffull) | (uint64_t)++a->vm_gen << 48;
+	struct an_vm *vm;
+
+	an_vm_end_bindings(a, raw, ts);
+	if (!old->gone) {
+		old->gone = true;
+		old->gone_ts = ts;
+		old->gone_how = CPRV_EV_KVM_CREATE_VM;
+	}
+	if (an_map_put(&a->vms, id, old))
+		return -ENOMEM;
+	old->kvm = id;
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].kvm == raw)
+			a->binds[i].kvm = id;
+	for (size_t i = 0; i < a->n_cycles; i++) {
+		if (a->cycles[i].old_vm == raw)
+			a->cycles[i].old_vm = id;
+		if (a->cycles[i].new_vm == raw)
+			a->cycles[i].new_vm = id;
+	}
+	if (an_grow(&a->vm_list, &a->cap_vm, a->n_vm + 1, sizeof(*a->vm_list)))
+		return -ENOMEM;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm || an_map_put(&a->vms, raw, vm)) {
+		free(vm);
+		return -ENOMEM;
+	}
+	vm->kvm = raw;
+	a->vm_list[a->n_vm++] = vm;
+	return 0;
+}
+
 static int on_create_vm(struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	struct an_vm *vm;
 
 	if (!ev->obj)
 		return 0;
+	vm = an_vm_get(a, ev->obj, false);
+	if (vm && vm_retire(a, vm, ev->ts))
+		return -ENOMEM;
 	vm = an_vm_get(a, ev->obj, true);
 	if (!vm)
 		return -ENOMEM;
-	/* a reused struct kvm address: the old VM and its irqfds are gone */
-	vm->n_routes = 0;
-	an_vm_end_bindings(a, ev->obj, ev->ts);
 	vm->created_ts = ev->ts;
 	vm->pid = ev->pid;
 	return 0;

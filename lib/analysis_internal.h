@@ -213,6 +213,7 @@ struct cprv_analysis {
 	size_t n_binds, cap_binds;
 	struct an_vm **vm_list;
 	size_t n_vm, cap_vm;
+	uint32_t vm_gen;          /* VMs retired because their address was reused */
 	struct cprv_cycle *cycles;
 	size_t n_cycles, cap_cycles;
 	long open_cycle;          /* index, -1 if none */

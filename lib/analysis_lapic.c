@@ -168,6 +168,7 @@ static int lose(struct cprv_analysis *a, struct an_vm *vm, unsigned v)
 		err = an_chain_add(ch, "VM 0x%llx torn down at t=%.6f s: its last holder, pid %u (%s), %s",
 				   (unsigned long long)vm->kvm, an_rel(a, vm->gone_ts), vm->gone_pid,
 				   an_comm(a, vm->gone_pid),
+				   vm->gone_how == CPRV_EV_KVM_CREATE_VM ? "let go unseen (a new VM took its address)" :
 				   vm->gone_how == CPRV_EV_CLOSE ? "closed its VM fd" :
 				   vm->gone_how == CPRV_EV_EXEC ? "exec'd (KVM fds are CLOEXEC)" : "exited");
 	if (!err)
@@ -279,19 +280,10 @@ int an_lapic_event(struct cprv_analysis *a, const struct cprv_event *ev)
 
 		if (!ev->obj)
 			return 0;
+		/* fresh: a VM at a reused address was retired (analysis.c) */
 		vm = an_vm_get(a, ev->obj, true);
 		if (!vm)
 			return -ENOMEM;
-		/* a reused address: the old VM was freed, its pending died with it */
-		if (vm->pend && vm->gone && vm->serviced)
-			for (unsigned v = 0; v < NVEC; v++)
-				if (lose(a, vm, v))
-					return -ENOMEM;
-		if (vm->pend)
-			memset(vm->pend, 0, NVEC * sizeof(*vm->pend));
-		memset(vm->last_service_ts, 0, sizeof(vm->last_service_ts));
-		vm->gone = vm->has_get = vm->serviced = false;
-		vm->n_holders = 0;
 		h = holder(vm, ev->pid, true);
 		if (!h)
 			return -ENOMEM;

@@ -1185,6 +1185,64 @@ static void lapic_case(int carry, int via_msi, int thread_fork)
 	evseq_free(&s);
 }
 
+/*
+ * cpr-exec where the kernel hands the new VM the old one's freed struct
+ * kvm: the old VM dies in the exec, the new one has the same address. It
+ * must still count as another VM: a cycle that succeeded, and what the old
+ * LAPIC held carried (SET_LAPIC) or lost, never lost for the reuse alone.
+ */
+static void lapic_reused_address_case(int carry)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+	const unsigned v0[] = { 0x20 }, both[] = { 0x20, 0x21 };
+
+	cpr_one(&s, &p, 0, 0);
+	uint64_t k = p.kvm;
+	evseq_task(&s, 1000, 1002);
+	evseq_service(&s, k, both, 2);
+	evseq_task(&s, 200, 201);
+	evseq_write_fast(&s, p.ctx[0], 0);
+	evseq_write_fast(&s, p.ctx[0], 0);
+	evseq_task(&s, 1000, 1000);
+	evseq_deassign(&s, p.ctx[0], k, 0);
+	evseq_deassign(&s, p.ctx[1], k, 1);
+	evseq_lapic(&s, CPRV_EV_KVM_GET_LAPIC, k, v0, 1);
+	evseq_exec(&s, "qemu-new");      /* the old VM dies here ... */
+	evseq_vm_create(&s, k);          /* ... and its address is reused */
+	evseq_route(&s, k, 0);
+	evseq_route(&s, k, 1);
+	if (carry)
+		evseq_lapic(&s, CPRV_EV_KVM_SET_LAPIC, k, v0, 1);
+	evseq_assign(&s, p.ctx[0], k, 0);
+	evseq_assign(&s, p.ctx[1], k, 1);
+	evseq_task(&s, 1000, 1002);
+	evseq_service(&s, k, v0, carry ? 1 : 0);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+	const struct cprv_cycle *cy = cprv_analysis_cycle(a, 0);
+
+	assert_non_null(cy);
+	assert_false(cy->failed);
+	assert_int_equal(cy->new_vm, k);
+	assert_true(cy->old_vm != k);
+	assert_int_equal(cy->old_vm & 0xffffffffffffull, k & 0xffffffffffffull);
+	assert_int_equal(t->lapic_lost, carry ? 0 : 2);
+	assert_int_equal(t->lapic_carried, carry ? 2 : 0);
+	assert_int_equal(t->lost, carry ? 0 : 2);
+	if (!carry)
+		assert_true(chain_has(a, CPRV_CHAIN_LOST, "exec'd (KVM fds are CLOEXEC)"));
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
+static void test_lapic_reused_vm_address(void **state)
+{
+	lapic_reused_address_case(1);
+	lapic_reused_address_case(0);
+}
+
 static void test_lapic_lost(void **state)
 {
 	lapic_case(0, 0, 0);
@@ -1494,6 +1552,7 @@ int main(void)
 		cmocka_unit_test(test_double_replay),
 		cmocka_unit_test(test_lapic_lost),
 		cmocka_unit_test(test_lapic_carried),
+		cmocka_unit_test(test_lapic_reused_vm_address),
 		cmocka_unit_test(test_lapic_not_checkable),
 		cmocka_unit_test(test_rules_new_eventfd),
 		cmocka_unit_test(test_rules_trigger_teardown),
