@@ -145,7 +145,8 @@ static bool off_path(const struct cprv_analysis *a, const struct cprv_event *ev)
 /* One run of fires (kept ones, then an overflow run) judged lost or in flight. */
 static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_fire *fires,
 		     size_t n_fires, uint64_t ovf_n, uint64_t ovf_first,
-		     const struct an_fire *ovf_fire, uint64_t end_ts, bool freed, bool held)
+		     const struct an_fire *ovf_fire, uint64_t end_ts, bool freed, bool held,
+		     const struct an_vm *dead)
 {
 	struct an_lvec *lv = c->lv;
 
@@ -156,14 +157,14 @@ static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_
 		/* an overflow run counts as lost if any of it could be */
 		uint64_t first = ovf ? ovf_first : f->ts;
 
-		if (freed || end_ts - first >= a->o.settle_ns) {
+		if (freed || dead || end_ts - first >= a->o.settle_ns) {
 			a->t.lost += n;
 			lv->pub.lost += n;
 			if (held)
 				a->t.held_lost += n;
 			if (f->cycle)
 				a->cycles[f->cycle - 1].lost += n;
-			if (an_chain_lost(a, c, f, freed ? 0 : end_ts, held, ovf ? n : 0))
+			if (an_chain_lost(a, c, f, freed ? 0 : end_ts, held, ovf ? n : 0, dead))
 				return -ENOMEM;
 		} else {
 			a->t.in_flight += n;
@@ -173,14 +174,34 @@ static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_
 	return 0;
 }
 
+/*
+ * At the end: the VM that last took c's signals, if it is gone and no
+ * irqfd took c since. Its uncovered fires then have no one left to inject
+ * them, however recent: lost, not in flight.
+ */
+static const struct an_vm *dead_consumer(const struct cprv_analysis *a, const struct an_ctx *c)
+{
+	const struct an_binding *b = an_binding_last(a, c->addr);
+	const struct an_vm *vm;
+
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].active && a->binds[i].ctx == c->addr)
+			return NULL;
+	if (!b || !(vm = an_map_get(&a->vms, b->kvm)) || !vm->gone)
+		return NULL;
+	return vm;
+}
+
 /* Every uncovered or held fire of c is now lost or in flight; end_ts decides. */
 static int judge_uncovered(struct cprv_analysis *a, struct an_ctx *c,
 			   uint64_t end_ts, bool freed)
 {
+	const struct an_vm *dead = freed || !a->finished ? NULL : dead_consumer(a, c);
+
 	if (judge_run(a, c, c->fires, c->n_fires, c->ovf_n, c->ovf_first, &c->ovf_fire,
-		      end_ts, freed, false) ||
+		      end_ts, freed, false, dead) ||
 	    judge_run(a, c, c->held, c->n_held, c->held_ovf_n, c->held_ovf_first,
-		      &c->held_ovf_fire, end_ts, freed, true))
+		      &c->held_ovf_fire, end_ts, freed, true, dead))
 		return -ENOMEM;
 	c->n_fires = 0;
 	c->ovf_n = 0;

@@ -164,7 +164,8 @@ static int chain_bindings(struct cprv_analysis *a, struct cprv_chain *ch,
 }
 
 int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
-		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n)
+		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n,
+		  const struct an_vm *dead)
 {
 	struct cprv_chain *ch = an_chain_new(a, CPRV_CHAIN_LOST, f->ts, f->pid, c->addr, c->lv);
 	int err;
@@ -202,6 +203,9 @@ int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
 				   an_rel(a, c->cover.ts), cprv_ctx_kind_name(c->cover.tag));
 	if (!err && !end_ts)
 		err = an_chain_add(ch, "eventfd freed: its address was reused by a new eventfd");
+	else if (!err && dead)
+		err = an_chain_add(ch, "no injection covered it: no irqfd took the eventfd after VM 0x%llx, torn down at t=%.6f s; nothing could inject it any more",
+				   (unsigned long long)dead->kvm, an_rel(a, dead->gone_ts));
 	else if (!err)
 		err = an_chain_add(ch, "no injection covered it; the trace ran %.1f ms past it (settle %.1f ms)",
 				   (double)(end_ts - f->ts) / 1e6, (double)a->o.settle_ns / 1e6);

@@ -320,6 +320,7 @@ int an_chain_injection(struct cprv_analysis *a, struct cprv_chain *c,
 		       const struct an_inj *in);
 /* held: a fire a read() took; ovf_n: the fire stands for an overflow run */
 int an_chain_lost(struct cprv_analysis *a, const struct an_ctx *c,
-		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n);
+		  const struct an_fire *f, uint64_t end_ts, bool held, uint64_t ovf_n,
+		  const struct an_vm *dead);
 
 #endif

@@ -35,6 +35,11 @@ struct cprv_probes *cli_probes_start(const struct cli *c, struct cprv_plan *plan
 				     int *exit_code);
 /* Parses "fentry,kprobe" into a deny mask. */
 int cli_parse_deny(const char *list, unsigned *mask);
+struct cprv_scenario;
+/* Can this kernel run scenario s itself (else the nested L1 lane)? why says
+ * why not. The rig needs /dev/kvm; a QEMU guest needs hardware
+ * virtualization too; a vfio_device scenario needs L1's device. */
+bool cli_host_lane(const struct cprv_scenario *s, char *why, size_t len);
 
 /* The trace header: tool, kernel, clock, plan and the caller's extras
  * (scenario, command, pids). Caller frees. */

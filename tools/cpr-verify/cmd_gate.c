@@ -295,8 +295,6 @@ static int gate_nested(struct cli *c, const struct gate_args *ga, const char *ho
 			return CPRV_EXIT_USAGE;
 		}
 	}
-	cli_info(c, "this kernel has no /dev/kvm: the gate runs in the nested L1 guest "
-		    "(tools/l1-run)");
 	if (stage_scenario(scn, outdir, staged, sizeof(staged))) {
 		cli_err(c, "%s: %s", scn, strerror(errno));
 		return CPRV_EXIT_INPUT;
@@ -363,7 +361,7 @@ int cmd_gate(struct cli *c, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },         { "help", no_argument, NULL, 'h' },
 		{ 0 } };
 	struct gate_args ga = { .lane = "auto", .verbose = c->verbose };
-	char home[PATH_MAX], scn[PATH_MAX + 64], abs[PATH_MAX], err[512];
+	char home[PATH_MAX], scn[PATH_MAX + 64], abs[PATH_MAX], err[512], why[256];
 	struct cprv_scenario s;
 	int o;
 
@@ -430,7 +428,11 @@ int cmd_gate(struct cli *c, int argc, char **argv)
 		cli_err(c, "%s: %s", scn, strerror(errno));
 		return CPRV_EXIT_INPUT;
 	}
-	if (!strcmp(ga.lane, "nested") || (!strcmp(ga.lane, "auto") && access("/dev/kvm", F_OK)))
+	if (!strcmp(ga.lane, "nested"))
 		return gate_nested(c, &ga, home, abs, &s);
+	if (!strcmp(ga.lane, "auto") && !cli_host_lane(&s, why, sizeof(why))) {
+		cli_info(c, "%s: the gate runs in the nested L1 guest (tools/l1-run)", why);
+		return gate_nested(c, &ga, home, abs, &s);
+	}
 	return gate_host(c, &ga, abs, &s);
 }

@@ -38,7 +38,9 @@ static const char help[] =
 "                         (trace.cprv, ground-truth.json, report.txt, report.json)\n"
 "  --lane auto|host|nested  host: this kernel; nested: inside an L1 guest under\n"
 "                         QEMU TCG (tools/l1-run); auto (default): host if\n"
-"                         /dev/kvm exists, else nested\n"
+"                         /dev/kvm works and, for a QEMU scenario, the CPU has\n"
+"                         vmx/svm (a paravirtual KVM such as PVM runs no QEMU\n"
+"                         guest) and no vfio_device is asked for; else nested\n"
 "  --deny KINDS           never use these attach kinds (see `probe --help`)\n"
 "  --plan FILE            take the attach variants from a saved `probe --json`\n"
 "  --qemu QEMU            qemu scenarios: a build set up by scenarios/qemu/setup.sh\n"
@@ -204,8 +206,6 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 			return CPRV_EXIT_TOOL;
 		self[k] = 0;
 	}
-	cli_info(c, "this kernel has no /dev/kvm: running in the nested L1 guest (QEMU TCG, "
-		    "Debian trixie kernel; tools/l1-run)");
 	/* not --quiet: its first use fetches and builds the L1 kernel, which
 	 * should say so, and its closing line gives the boot time */
 	argv[n++] = l1;
@@ -403,7 +403,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "plan", required_argument, NULL, 'P' }, { "qemu", required_argument, NULL, 'Q' },
 		{ 0 } };
 	struct run_args ra = { .lane = "auto", .verbose = c->verbose };
-	char home[PATH_MAX], scn[PATH_MAX + 64], err[512];
+	char home[PATH_MAX], scn[PATH_MAX + 64], err[512], why[256];
 	struct cprv_scenario s;
 	int o;
 
@@ -479,8 +479,13 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		cli_err(c, "%s", err);
 		return CPRV_EXIT_INPUT;
 	}
-	if (!strcmp(ra.lane, "nested") || (!strcmp(ra.lane, "auto") && access("/dev/kvm", F_OK)))
+	if (!strcmp(ra.lane, "nested"))
 		return run_nested(c, &ra, home, scn, &s);
+	if (!strcmp(ra.lane, "auto") && !cli_host_lane(&s, why, sizeof(why))) {
+		cli_info(c, "%s: running in the nested L1 guest (QEMU TCG, Debian trixie kernel; "
+			    "tools/l1-run)", why);
+		return run_nested(c, &ra, home, scn, &s);
+	}
 	if (s.kind == CPRV_KIND_QEMU)
 		return run_qemu(c, &ra, home, scn, &s);
 	return run_host(c, &ra, scn, &s);

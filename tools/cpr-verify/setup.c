@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 #include "judge.h"
 #include "record.h"
 #include "canary.h"
 #include "cli.h"
+#include "scenario.h"
 
 int cli_parse_deny(const char *list, unsigned *mask)
 {
@@ -210,4 +213,43 @@ void cli_print_judgement(const struct cli *c, const struct cprv_judgement *j)
 	} else {
 		cprv_judgement_text(j, stdout, c->verbose);
 	}
+}
+
+/* Hardware virtualization: KVM on vmx/svm runs any guest. A paravirtual
+ * KVM (PVM, kvm_pvm) also gives /dev/kvm, VMs, irqchips and irqfds, but
+ * runs only guests built for it: QEMU's 32-bit boot of the test guest
+ * stops at its first iret with an emulation failure (measured). */
+static bool cpu_has_hw_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool yes = false;
+
+	if (!f)
+		return false;
+	while (!yes && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			yes = strstr(line, " vmx") || strstr(line, " svm");
+	fclose(f);
+	return yes;
+}
+
+bool cli_host_lane(const struct cprv_scenario *s, char *why, size_t len)
+{
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		snprintf(why, len, "this kernel has no usable /dev/kvm (%s)", strerror(errno));
+		return false;
+	}
+	if (s->kind != CPRV_KIND_QEMU)
+		return true; /* the rig's vCPUs never run */
+	if (s->qemu.vfio_device[0]) {
+		snprintf(why, len, "the scenario's vfio device (%s) is the L1 guest's", s->qemu.vfio_device);
+		return false;
+	}
+	if (!cpu_has_hw_virt()) {
+		snprintf(why, len, "this host's KVM has no hardware virtualization (no vmx/svm%s): it cannot run a QEMU guest",
+			 access("/sys/module/kvm_pvm", F_OK) ? "" : "; it is PVM");
+		return false;
+	}
+	return true;
 }
