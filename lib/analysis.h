@@ -69,6 +69,7 @@ struct cprv_totals {
 	uint64_t attempts;         /* kvm_msi_set_irq never accepted by a LAPIC */
 	uint64_t unattributed;     /* may belong to a traced vector, not pinned */
 	uint64_t foreign;          /* route matches no traced vector */
+	uint64_t other_vm_wq;      /* workqueue injections no vector of ours asked for */
 	uint64_t ambiguous;        /* attributed by tie-break */
 	uint64_t ambiguous_material; /* ... where the choice could change a count */
 	uint64_t stray_accepts;    /* LAPIC accepts with no MSI (timer, IPI, ...) */

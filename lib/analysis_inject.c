@@ -27,6 +27,7 @@ struct an_attr {
 	const char *how;
 	bool user;              /* user space injected (KVM_SIGNAL_MSI): may cover held fires */
 	bool ambiguous, material;
+	bool other_vm;          /* a workqueue injection none of ours can explain */
 	struct an_cand cand[MAX_CAND];
 	size_t n_cand;
 };
@@ -164,6 +165,8 @@ static void collect_held(struct cprv_analysis *a, struct an_attr *r, uint64_t kv
 	}
 }
 
+#define WQ_AFTER_ASSIGN_NS (50ull * 1000 * 1000)
+
 static void by_kvm_set_irq(struct cprv_analysis *a, const struct an_inj *in, struct an_attr *r)
 {
 	uint32_t gsi = (uint32_t)in->tag_aux;
@@ -175,6 +178,29 @@ static void by_kvm_set_irq(struct cprv_analysis *a, const struct an_inj *in, str
 	    !(kvm && collect(a, r, true, gsi, kvm, false, 0, 0)) &&
 	    !collect(a, r, true, gsi, 0, true, in->addr, in->data))
 		collect(a, r, true, gsi, 0, false, 0, 0);
+	/*
+	 * The tracepoints name no VM, and every VM has its gsi 0, 1, ... with
+	 * the same MSI address and often the same vectors. Ours go through
+	 * the workqueue when an assign found fires waiting (KVM's replay, a
+	 * kworker within a ms or so of the assign): with no VM named, a
+	 * candidate with no replay armed, no fire waiting and no assign in
+	 * the last WQ_AFTER_ASSIGN_NS did not ask for this one. If none did,
+	 * it is another VM's.
+	 */
+	if (!kvm && r->n_cand) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < r->n_cand; i++)
+			if (r->cand[i].c->replay.armed || waiting(r->cand[i].c, false) ||
+			    in->ts - r->cand[i].assign_ts < WQ_AFTER_ASSIGN_NS)
+				r->cand[k++] = r->cand[i];
+		if (!k) {
+			r->other_vm = true;
+			r->n_cand = 0;
+			return;
+		}
+		r->n_cand = k;
+	}
 	choose(r);
 }
 
@@ -192,6 +218,8 @@ static void attribute(struct cprv_analysis *a, const struct an_inj *in, struct a
 		break;
 	case CPRV_CTX_KVM_SET_IRQ:
 		by_kvm_set_irq(a, in, r);
+		if (r->other_vm)
+			return;
 		break;
 	case CPRV_CTX_SIGNAL_MSI:
 		r->how = "KVM_SIGNAL_MSI";
@@ -340,6 +368,10 @@ static int injection(struct cprv_analysis *a, struct an_inj *in)
 	int err = 0;
 
 	attribute(a, in, &r);
+	if (r.other_vm) {
+		a->t.other_vm_wq++;
+		return 0;
+	}
 	if (!r.ctx)
 		return note_unattributed(a, in, &r);
 	lv = an_ctx_lvec(a, r.ctx);

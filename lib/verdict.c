@@ -80,6 +80,9 @@ static int stage_caveats(struct cprv_verdict *v, const struct cprv_analysis *a)
 	if (t->foreign)
 		CAVEAT("%llu injections route to no traced vector (other devices): ignored",
 		       (unsigned long long)t->foreign);
+	if (t->other_vm_wq)
+		CAVEAT("%llu workqueue injections (kvm_set_irq, which names no VM) on gsis we follow, with no replay armed and no fire waiting: taken for another VM's (a function probe on irqfd_inject would name the VM)",
+		       (unsigned long long)t->other_vm_wq);
 	if (t->ambiguous > t->ambiguous_material)
 		CAVEAT("%llu injections had several candidate eventfds, none with fires waiting: counted as duplicates of the newest",
 		       (unsigned long long)(t->ambiguous - t->ambiguous_material));

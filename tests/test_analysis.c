@@ -279,6 +279,29 @@ static void test_attempt_not_injection(void **state)
 	evseq_free(&s);
 }
 
+/* The same kworker injection long after any assign of ours: another VM's
+ * (the tracepoints name no VM), counted apart and never a duplicate. */
+static void test_other_vm_workqueue(void **state)
+{
+	struct evseq s;
+	struct evseq_cpr p;
+
+	base_cpr(&s, &p, 0);
+	evseq_advance(&s, 200 * EVSEQ_MS);
+	evseq_task(&s, 2, 2);
+	evseq_replay(&s, 3);
+	evseq_stop(&s, 500 * EVSEQ_MS);
+	struct cprv_analysis *a = run(&s);
+	const struct cprv_totals *t = cprv_analysis_totals(a);
+
+	assert_int_equal(t->duplicates, 0);
+	assert_int_equal(t->other_vm_wq, 1);
+	assert_int_equal(t->injections, 83);
+	assert_int_equal(t->lost, 0);
+	cprv_analysis_free(a);
+	evseq_free(&s);
+}
+
 /* Without the accept stage the refused attempt is an injection: here a duplicate. */
 static void test_attempt_blind_accept(void **state)
 {
@@ -1523,6 +1546,7 @@ int main(void)
 		cmocka_unit_test(test_cpr_preserved),
 		cmocka_unit_test(test_cpr_new_eventfds_lost),
 		cmocka_unit_test(test_duplicate_replay),
+		cmocka_unit_test(test_other_vm_workqueue),
 		cmocka_unit_test(test_replay_leaves_count),
 		cmocka_unit_test(test_attempt_not_injection),
 		cmocka_unit_test(test_attempt_blind_accept),

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Runs: encoding the BPF side's, and expanding them back (lib/run.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "event.h"
+#include "run.h"
+
+static size_t delta_stride(uint32_t nev)
+{
+	return 4 + 2 * (size_t)(nev - 1);
+}
+
+size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out)
+{
+	const struct cprv_event *hdr = blob, *tmpl = hdr + 1;
+	struct cprv_event h;
+	uint32_t nev;
+	size_t dbytes, pad, blocks;
+
+	if (size < 2 * sizeof(*hdr) || hdr->type != CPRV_EV_RUN)
+		return 0;
+	nev = hdr->flags;
+	dbytes = hdr->a[1];
+	if (nev < 1 || nev > CPRV_RUN_MAX_EV || dbytes > CPRV_RUN_DELTA_BYTES || hdr->a[0] < 2 ||
+	    dbytes != (hdr->a[0] - 1) * delta_stride(nev) ||
+	    size != (1 + nev) * sizeof(*hdr) + dbytes)
+		return 0;
+	pad = (CPRV_EVENT_SIZE - dbytes % CPRV_EVENT_SIZE) % CPRV_EVENT_SIZE;
+	blocks = nev + (dbytes + pad) / CPRV_EVENT_SIZE;
+	h = *hdr;
+	h.a[2] = blocks;
+	cprv_event_encode(&h, out);
+	for (uint32_t k = 0; k < nev; k++)
+		cprv_event_encode(&tmpl[k], out + (1 + k) * CPRV_EVENT_SIZE);
+	/* the BPF side wrote the deltas little-endian, byte by byte */
+	memcpy(out + (1 + nev) * CPRV_EVENT_SIZE, tmpl + nev, dbytes);
+	memset(out + (1 + nev) * CPRV_EVENT_SIZE + dbytes, 0, pad);
+	return (1 + blocks) * CPRV_EVENT_SIZE;
+}
+
+size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it, char *why,
+		     size_t whylen)
+{
+	struct cprv_event h;
+	uint64_t n, dbytes, blocks, need;
+
+	if (avail < CPRV_EVENT_SIZE) {
+		snprintf(why, whylen, "run cut short");
+		return 0;
+	}
+	cprv_event_decode(enc, &h);
+	n = h.a[0];
+	dbytes = h.a[1];
+	blocks = h.a[2];
+	if (h.type != CPRV_EV_RUN || h.flags < 1 || h.flags > CPRV_RUN_MAX_EV || n < 2 ||
+	    dbytes > CPRV_RUN_DELTA_BYTES || dbytes != (n - 1) * delta_stride(h.flags)) {
+		snprintf(why, whylen, "malformed run (%u events per MSI, %llu MSIs, %llu delta bytes)",
+			 h.flags, (unsigned long long)n, (unsigned long long)dbytes);
+		return 0;
+	}
+	need = h.flags + (dbytes + CPRV_EVENT_SIZE - 1) / CPRV_EVENT_SIZE;
+	if (blocks != need || (1 + blocks) * CPRV_EVENT_SIZE > avail) {
+		snprintf(why, whylen, "run of %llu blocks does not fit its %zu bytes",
+			 (unsigned long long)blocks, avail);
+		return 0;
+	}
+	memset(it, 0, sizeof(*it));
+	it->nev = h.flags;
+	it->n = n;
+	for (uint32_t k = 0; k < it->nev; k++)
+		cprv_event_decode(enc + (1 + k) * CPRV_EVENT_SIZE, &it->tmpl[k]);
+	it->d = enc + (1 + it->nev) * CPRV_EVENT_SIZE;
+	it->first = it->tmpl[0].ts;
+	return 1 + blocks;
+}
+
+bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
+{
+	if (it->i >= it->n)
+		return false;
+	*ev = it->tmpl[it->k];
+	if (it->i) {
+		if (it->k == 0) {
+			it->first += cprv_get_le32(it->d + it->off);
+			it->off += 4;
+			ev->ts = it->first;
+		} else {
+			ev->ts = it->first + cprv_get_le16(it->d + it->off);
+			it->off += 2;
+		}
+	}
+	if (++it->k == it->nev) {
+		it->k = 0;
+		it->i++;
+	}
+	return true;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Runs: many MSIs of one shape, recorded as one template and time deltas
+ * (CPRV_EV_RUN in cprv_event.h says what the BPF side puts in one).
+ *
+ * In a trace file a run is whole 64-byte blocks: the CPRV_EV_RUN record
+ * (encoded like any event; a2 = the blocks that follow), nev encoded
+ * template events, then the delta bytes, zero-padded to a block. Nothing
+ * downstream sees a run: readers expand it into the events it stands for,
+ * the same, field for field, as a recording without runs would have held.
+ */
+#ifndef CPRV_LIB_RUN_H
+#define CPRV_LIB_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cprv_event.h"
+
+/* Most bytes a run takes in a file: header, templates, deltas, padding. */
+#define CPRV_RUN_MAX_ENCODED \
+	((1 + CPRV_RUN_MAX_EV) * CPRV_EVENT_SIZE + CPRV_RUN_DELTA_BYTES + CPRV_EVENT_SIZE)
+
+struct cprv_run_iter {
+	struct cprv_event tmpl[CPRV_RUN_MAX_EV];
+	const uint8_t *d;   /* deltas */
+	uint32_t nev;       /* events per MSI */
+	uint64_t n;         /* MSIs */
+	uint64_t i;         /* MSI being returned */
+	uint32_t k;         /* its next event */
+	uint32_t off;       /* into d */
+	uint64_t first;     /* ts of MSI i's first event */
+};
+
+/*
+ * The file encoding of a run the BPF side sent (size bytes at blob, its
+ * host layout). Returns the encoded length (a multiple of 64), or 0 if the
+ * blob is not a well-formed run. out holds CPRV_RUN_MAX_ENCODED bytes.
+ */
+size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out);
+
+/*
+ * Starts expanding the encoded run at enc (avail bytes there). Returns the
+ * blocks it takes (header included), or 0 with why set if it is damaged.
+ * The iterator points into enc: keep enc alive while iterating.
+ */
+size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it, char *why,
+		     size_t whylen);
+
+/* Next event of the run: true with *ev filled, false when all are out. */
+bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev);
+
+/* Events the run stands for. */
+static inline uint64_t cprv_run_events(const struct cprv_run_iter *it)
+{
+	return it->n * it->nev;
+}
+
+#endif
