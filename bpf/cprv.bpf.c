@@ -20,6 +20,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the recorder before load. */
 const volatile __u64 wakeup_bytes = 256 * 1024; /* batch wake-ups */
 const volatile __u64 tag_fresh_ns = 100 * 1000; /* per-CPU tags older than this are stale */
+/* Runs (lib/run.h): on only where the recorder can flush idle ones (its
+ * uprobe'd tick), so nothing waits in a CPU's run unseen. */
+const volatile bool compact = false;
+const volatile __u64 run_max_age_ns = 4 * 1000 * 1000;  /* a run closes after this */
+const volatile __u64 run_idle_ns = 2 * 1000 * 1000;     /* the tick flushes runs idle this long */
+const volatile __u32 nr_cpus = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -72,6 +78,49 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_state);
 } cpu_state SEC(".maps");
+
+/*
+ * Per CPU: the MSI being assembled (the stash: every event one write(),
+ * one vfio hard irq or one kvm_msi_set_irq+accept makes on this CPU), and
+ * the run it joins when it is shaped like the run's template. Taken with
+ * lock 0 -> 1 by the CPU itself and 0 -> 2 by the tick flushing from
+ * another CPU; a CPU that finds it taken emits its events in full.
+ */
+#define ST_BY_WRITE 1
+#define ST_BY_MSI   2
+#define ST_BY_IRQ   3
+#define KEY_HARDIRQ (1ull << 32)
+
+struct run_state {
+	__u64 lock;       /* 64 bits: the BPF atomics clang 14 has */
+	__u32 n;          /* MSIs in the run; 0: none */
+	__u32 nev;        /* events per MSI */
+	__u32 dbytes;
+	__u32 pad;
+	__u64 first_ts;   /* the run's first event */
+	__u64 prev_ts;    /* first event of its last MSI */
+	__u64 touched;    /* last change, for the idle flush */
+	__u64 st_key;     /* stash owner: tid, or KEY_HARDIRQ | irq */
+	__u32 st_n;
+	__u8 st_open, st_by, st_pad[2];
+	struct cprv_event st[CPRV_RUN_MAX_EV];
+	/* what a flush outputs, contiguous: the header, nev templates and
+	 * right after them the deltas */
+	struct cprv_event hdr;
+	__u8 buf[CPRV_RUN_MAX_EV * sizeof(struct cprv_event) + CPRV_RUN_DELTA_BYTES];
+};
+
+static __always_inline struct cprv_event *tmpl(struct run_state *r, __u32 k)
+{
+	return (struct cprv_event *)&r->buf[(k & (CPRV_RUN_MAX_EV - 1)) * sizeof(struct cprv_event)];
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct run_state);
+} runs SEC(".maps");
 
 /* arguments saved at syscall entry for the exit */
 struct pending {
@@ -147,6 +196,14 @@ static __always_inline void track_current(void)
 	bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
 }
 
+static __always_inline __u64 wake_flags(void)
+{
+	/* Wake the reader only when a batch is waiting; it also polls on a
+	 * timer, so a quiet trickle is not held back for long. */
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline struct cprv_event *ev_new(__u16 type)
 {
 	struct cprv_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -170,30 +227,259 @@ static __always_inline struct cprv_event *ev_new(__u16 type)
 
 static __always_inline void ev_send(struct cprv_event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	/* Wake the reader only when a batch is waiting; it also polls on a
-	 * timer, so a quiet trickle is not held back for long. */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, wake_flags());
 	bump(CPRV_STAT_EVENTS);
+}
+
+/* One whole event straight into the ring buffer. */
+static __always_inline void direct(const struct cprv_event *e)
+{
+	if (bpf_ringbuf_output(&events, (void *)e, sizeof(*e), wake_flags()))
+		bump(CPRV_STAT_DROPS);
+	else
+		bump(CPRV_STAT_EVENTS);
+}
+
+static __always_inline struct run_state *run_cpu(void)
+{
+	__u32 zero = 0;
+
+	return compact ? bpf_map_lookup_elem(&runs, &zero) : NULL;
+}
+
+static __always_inline bool run_take(struct run_state *r, __u64 who)
+{
+	return __sync_val_compare_and_swap(&r->lock, 0, who) == 0;
+}
+
+static __always_inline void run_give(struct run_state *r)
+{
+	__sync_lock_test_and_set(&r->lock, 0);
+}
+
+/* The stash's events in full, in order (lock held). Global, like the two
+ * below: the verifier checks each once, not at every call site. */
+__noinline int stash_spill(struct run_state *r)
+{
+	if (!r)
+		return 0;
+	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+		if (k >= r->st_n)
+			break;
+		direct(&r->st[k]);
+	}
+	r->st_open = 0;
+	r->st_n = 0;
+	return 0;
+}
+
+/* Out with the run (lock held): a run of one MSI as its plain events. */
+__noinline int run_flush(struct run_state *r)
+{
+	__u32 n, nev;
+	__u64 size;
+
+	if (!r)
+		return 0;
+	n = r->n;
+	nev = r->nev;
+	r->n = 0;
+	if (!n || nev > CPRV_RUN_MAX_EV)
+		return 0;
+	if (n == 1) {
+		for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+			if (k >= nev)
+				break;
+			direct(tmpl(r, k));
+		}
+		return 0;
+	}
+	r->hdr.ts = r->first_ts;
+	r->hdr.type = CPRV_EV_RUN;
+	r->hdr.flags = nev;
+	r->hdr.cpu = tmpl(r, 0)->cpu;
+	r->hdr.pid = tmpl(r, 0)->pid;
+	r->hdr.tid = tmpl(r, 0)->tid;
+	r->hdr.obj = 0;
+	r->hdr.a[0] = n;
+	r->hdr.a[1] = r->dbytes;
+	r->hdr.a[2] = 0;
+	r->hdr.a[3] = 0;
+	size = (1 + nev) * sizeof(struct cprv_event) + r->dbytes;
+	/* the verifier must see the bound on the very register passed on */
+	asm volatile("" : "+r"(size));
+	if (size > sizeof(r->hdr) + sizeof(r->buf))
+		return 0;
+	{
+		__u32 slot = bpf_ringbuf_output(&events, &r->hdr, size, wake_flags()) ?
+			CPRV_STAT_DROPS : CPRV_STAT_EVENTS;
+		__u64 *v = bpf_map_lookup_elem(&stats, &slot);
+
+		if (v)
+			*v += (__u64)n * nev; /* the events it stands for */
+	}
+	return 0;
+}
+
+/* Is the stash this run's MSI again, but for its times? */
+static __always_inline bool run_matches(struct run_state *r, __u64 dfirst)
+{
+	if (!r->n || r->st_n != r->nev || dfirst >= (1ull << 32) ||
+	    r->dbytes + 4 + 2 * (r->nev - 1) > CPRV_RUN_DELTA_BYTES ||
+	    r->st[0].ts - r->first_ts > run_max_age_ns)
+		return false;
+	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+		__u64 *a, *b;
+
+		if (k >= r->nev)
+			break;
+		if (k && (r->st[k].ts < r->st[0].ts || r->st[k].ts - r->st[0].ts >= 65536))
+			return false;
+		a = (__u64 *)&r->st[k];
+		b = (__u64 *)tmpl(r, k);
+		/* words 1..7: type, flags, cpu, pid, tid, obj, a[] (word 0 is ts) */
+		if (a[1] != b[1] || a[2] != b[2] || a[3] != b[3] || a[4] != b[4] ||
+		    a[5] != b[5] || a[6] != b[6] || a[7] != b[7])
+			return false;
+	}
+	return true;
+}
+
+/* Delta byte off, little-endian, right after the run's nev templates. */
+static __always_inline void put16(struct run_state *r, __u32 off, __u64 v)
+{
+	__u64 i = (__u64)r->nev * sizeof(struct cprv_event) + off;
+
+	asm volatile("" : "+r"(i)); /* bound the register that indexes */
+	if (i > sizeof(r->buf) - 2)
+		return;
+	r->buf[i] = v & 0xff;
+	r->buf[i + 1] = (v >> 8) & 0xff;
+}
+
+/* The stash is one whole MSI: into the run, or a new run (lock held). */
+__noinline int stash_commit(struct run_state *r)
+{
+	__u64 dfirst;
+
+	if (!r)
+		return 0;
+	dfirst = r->st[0].ts - r->prev_ts;
+	if (r->st_n == 0 || r->st_n > CPRV_RUN_MAX_EV) {
+		r->st_open = 0;
+		return 0;
+	}
+	if (r->st[0].ts >= r->prev_ts && run_matches(r, dfirst)) {
+		__u32 off = r->dbytes;
+
+		put16(r, off, dfirst);
+		put16(r, off + 2, dfirst >> 16);
+		off += 4;
+		for (__u32 k = 1; k < CPRV_RUN_MAX_EV; k++) {
+			if (k >= r->nev)
+				break;
+			put16(r, off, r->st[k].ts - r->st[0].ts);
+			off += 2;
+		}
+		r->dbytes = off;
+		r->n++;
+		r->prev_ts = r->st[0].ts;
+	} else {
+		run_flush(r);
+		for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+			if (k >= r->st_n)
+				break;
+			*tmpl(r, k) = r->st[k];
+		}
+		r->nev = r->st_n;
+		r->n = 1;
+		r->dbytes = 0;
+		r->first_ts = r->prev_ts = r->st[0].ts;
+	}
+	r->st_open = 0;
+	r->st_n = 0;
+	return 0;
+}
+
+static __always_inline __u64 ctx_key(void)
+{
+	struct cpu_state *c = cpu();
+
+	if (c && c->hardirq.kind)
+		return KEY_HARDIRQ | c->hardirq.aux;
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+/* A new MSI starts in this context: what an unfinished one held goes out. */
+static __always_inline void stash_open(__u8 by)
+{
+	struct run_state *r = run_cpu();
+
+	if (!r || !run_take(r, 1))
+		return;
+	if (r->st_open)
+		stash_spill(r);
+	r->st_open = 1;
+	r->st_by = by;
+	r->st_n = 0;
+	r->st_key = ctx_key();
+	r->touched = bpf_ktime_get_ns();
+	run_give(r);
+}
+
+/* The MSI that `by` opened in this context is whole. */
+static __always_inline void stash_close(__u8 by)
+{
+	struct run_state *r = run_cpu();
+
+	if (!r || !r->st_open || r->st_by != by || r->st_key != ctx_key() || !run_take(r, 1))
+		return;
+	if (r->st_open && r->st_by == by)
+		stash_commit(r);
+	r->touched = bpf_ktime_get_ns();
+	run_give(r);
+}
+
+static __always_inline bool stash_mine(void)
+{
+	struct run_state *r = run_cpu();
+
+	return r && r->st_open && r->st_key == ctx_key();
+}
+
+/* Every event goes out here: into this context's open stash, or whole. */
+static __always_inline void out(struct cprv_event *e)
+{
+	struct run_state *r = run_cpu();
+
+	if (r && r->st_open && r->st_key == ctx_key() && run_take(r, 1)) {
+		__u32 n = r->st_n;
+
+		if (r->st_open && n < CPRV_RUN_MAX_EV) {
+			r->st[n & (CPRV_RUN_MAX_EV - 1)] = *e;
+			r->st_n = n + 1;
+			run_give(r);
+			return;
+		}
+		/* more than an MSI makes: this one is not steady state */
+		if (r->st_open)
+			stash_spill(r);
+		run_give(r);
+	}
+	direct(e);
 }
 
 static __always_inline void emit(__u16 type, __u16 flags, __u64 obj, __u64 a0,
 				 __u64 a1, __u64 a2, __u64 a3)
 {
-	struct cprv_event *e = ev_new(type);
+	__u64 pt = bpf_get_current_pid_tgid();
+	struct cprv_event e = {
+		.ts = bpf_ktime_get_ns(), .type = type, .flags = flags,
+		.cpu = bpf_get_smp_processor_id(), .pid = pt >> 32, .tid = (__u32)pt,
+		.obj = obj, .a = { a0, a1, a2, a3 },
+	};
 
-	if (!e)
-		return;
-	e->flags = flags;
-	e->obj = obj;
-	e->a[0] = a0;
-	e->a[1] = a1;
-	e->a[2] = a2;
-	e->a[3] = a3;
-	ev_send(e);
+	out(&e);
 }
 
 static __always_inline struct file *fd_file(int fd)
@@ -282,6 +568,7 @@ static __always_inline int on_irq_entry(int irq, const char *name)
 		c->hardirq.aux = irq;
 		c->hardirq.obj = 0;
 		c->hardirq.ts = bpf_ktime_get_ns();
+		stash_open(ST_BY_IRQ);
 	}
 	if (!bpf_map_lookup_elem(&irq_named, &key)) {
 		bpf_map_update_elem(&irq_named, &key, &one, BPF_ANY);
@@ -297,8 +584,10 @@ static __always_inline int on_irq_exit(int irq)
 {
 	struct cpu_state *c = cpu();
 
-	if (c && c->hardirq.kind && c->hardirq.aux == (__u64)irq)
+	if (c && c->hardirq.kind && c->hardirq.aux == (__u64)irq) {
+		stash_close(ST_BY_IRQ);
 		c->hardirq.kind = 0;
+	}
 	return 0;
 }
 
@@ -556,6 +845,15 @@ static __always_inline int on_msi_set_irq(__u64 address, __u64 data)
 		c->inject.ts = bpf_ktime_get_ns();
 		c->inject_tid = (__u32)bpf_get_current_pid_tgid();
 	}
+	/* Other VMs on this host: an injection nothing recorded started (no
+	 * recorded write or ioctl, no vfio irq, no kworker replay) in a
+	 * process outside the recording is theirs, and MSI addresses and
+	 * vectors repeat across VMs. Its accept follows it out (on_accept). */
+	if (t.kind == CPRV_CTX_NONE && !is_tracked())
+		return 0;
+	/* KVM_SIGNAL_MSI, a workqueue replay: the MSI starts here */
+	if (!stash_mine())
+		stash_open(ST_BY_MSI);
 	emit(CPRV_EV_KVM_MSI_SET_IRQ, t.kind, t.obj, address, data, t.aux, 0);
 	return 0;
 }
@@ -614,7 +912,10 @@ static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 	bump(CPRV_HOOK_APIC_ACCEPT);
 	if (c && c->inject_tid == tid && bpf_ktime_get_ns() - c->inject.ts < tag_fresh_ns)
 		t = c->inject;
+	if (t.kind == CPRV_CTX_NONE && !is_tracked())
+		return 0; /* another VM's, as in on_msi_set_irq */
 	emit(CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid, dm | ((__u64)tm << 16), t.aux, vec);
+	stash_close(ST_BY_MSI);
 	return 0;
 }
 
@@ -950,16 +1251,15 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 tid;
 	struct tag t = {};
 
+	/* Only recorded processes: an eventfd address is no identity across
+	 * its lifetime, and a process outside the recording writing to a
+	 * reused one would pass for a fire on a vector we follow. */
+	if (!is_tracked())
+		return 0;
 	f = fd_file(fd);
-	if (!f)
+	if (!f || file_kind(f) != CPRV_OBJ_EVENTFD)
 		return 0;
 	efd = file_priv(f);
-	if (is_tracked()) {
-		if (file_kind(f) != CPRV_OBJ_EVENTFD)
-			return 0;
-	} else if (!is_known(efd)) {
-		return 0;
-	}
 	bump(CPRV_HOOK_SYS_WRITE);
 	bpf_probe_read_user(&val, sizeof(val), (void *)ctx->args[1]);
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -967,6 +1267,7 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 	t.obj = efd;
 	t.ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&task_tag, &tid, &t, BPF_ANY);
+	stash_open(ST_BY_WRITE);
 	emit(CPRV_EV_EVENTFD_WRITE, 0, efd, val, eventfd_count(efd), fd, 0);
 	return 0;
 }
@@ -977,8 +1278,10 @@ int sc_write_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tag *t = bpf_map_lookup_elem(&task_tag, &tid);
 
-	if (t && t->kind == CPRV_CTX_EVENTFD_WRITE)
+	if (t && t->kind == CPRV_CTX_EVENTFD_WRITE) {
 		bpf_map_delete_elem(&task_tag, &tid);
+		stash_close(ST_BY_WRITE);
+	}
 	return 0;
 }
 
@@ -987,18 +1290,15 @@ int sc_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	int fd = (int)ctx->args[0];
 	struct pending p = {};
-	struct file *f = fd_file(fd);
+	struct file *f;
 	__u64 efd;
 
-	if (!f)
+	if (!is_tracked()) /* as for write() */
+		return 0;
+	f = fd_file(fd);
+	if (!f || file_kind(f) != CPRV_OBJ_EVENTFD)
 		return 0;
 	efd = file_priv(f);
-	if (is_tracked()) {
-		if (file_kind(f) != CPRV_OBJ_EVENTFD)
-			return 0;
-	} else if (!is_known(efd)) {
-		return 0;
-	}
 	p.cmd = 2;
 	p.fd = fd;
 	p.obj = efd;
@@ -1259,5 +1559,48 @@ int BPF_KPROBE(up_fn, __u64 arg1, __u64 arg2, __u64 arg3)
 		e->a[3] = arg3;
 	}
 	ev_send(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ runs: tick */
+
+struct tick_ctx {
+	__u64 now;
+	__u64 force;
+};
+
+static long tick_cpu(__u32 i, struct tick_ctx *t)
+{
+	__u32 zero = 0;
+	struct run_state *r;
+
+	if (i >= nr_cpus)
+		return 1;
+	r = bpf_map_lookup_percpu_elem(&runs, &zero, i);
+	if (!r || (!r->n && !r->st_open))
+		return 0;
+	if (!t->force && t->now - r->touched < run_idle_ns)
+		return 0;
+	if (!run_take(r, 2))
+		return 0; /* its CPU is at it: it will close the run itself */
+	if (r->st_open)
+		stash_spill(r);
+	run_flush(r);
+	run_give(r);
+	return 0;
+}
+
+/*
+ * The recorder calls cprv_runs_tick(force) on every poll (lib/probes.c):
+ * runs and stashes idle for run_idle_ns go out, all of them with force.
+ * So no MSI waits in a quiet CPU's run longer than a poll period.
+ */
+SEC("uprobe")
+int BPF_KPROBE(up_runs_tick, __u64 force)
+{
+	struct tick_ctx t = { .now = bpf_ktime_get_ns(), .force = force };
+
+	if (compact)
+		bpf_loop(1024, tick_cpu, &t, 0);
 	return 0;
 }

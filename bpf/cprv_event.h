@@ -82,6 +82,23 @@ struct cprv_event {
 #define CPRV_EV_EXIT             36  /* a0=exit code */
 #define CPRV_EV_IRQ_NAME         38  /* a0=irq a1..a3=handler name, 24 bytes, NUL padded */
 #define CPRV_EV_UPROBE           40  /* a0=function id (plan), a1..a3=first arguments */
+/*
+ * A run: the same MSI, many times (lib/run.h). In steady state every MSI
+ * on a vector makes the same events with the same fields but for their
+ * times, so the BPF side keeps the first as a template and each later one
+ * as its time deltas. Never judged as such: every reader expands it back
+ * into exactly the events it stands for.
+ *   ts = the first event's, flags = events per MSI (nev, 1..CPRV_RUN_MAX_EV),
+ *   cpu/pid/tid = the template's, a0 = MSIs, a1 = delta bytes,
+ *   a2 = 64-byte blocks that follow in a trace file (templates + deltas).
+ * After it: nev template events, then for each MSI after the first a u32
+ * delta of its first event from the previous MSI's first, and a u16 delta
+ * of each further event from its own first (little-endian, packed).
+ */
+#define CPRV_EV_RUN              48
+#define CPRV_RUN_MAX_EV           8
+#define CPRV_RUN_DELTA_BYTES   3072
+
 /* written by user space, never by BPF */
 #define CPRV_EV_MARK             50  /* a0=CPRV_MARK_* a1,a2=argument */
 #define CPRV_EV_MAX              64

@@ -51,6 +51,9 @@ struct cprv_hook_def {
 };
 
 extern const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX];
+/* Programs outside the hook table: the recorder's own machinery (the
+ * runs' tick), loaded by lib/probes.c when it needs them. NULL-ended. */
+extern const char *const cprv_infra_progs[];
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k);
 const char *cprv_ufn_symbol(int ufn);

@@ -256,3 +256,5 @@ int cprv_ufn_by_symbol(const char *sym)
 			return i;
 	return -1;
 }
+
+const char *const cprv_infra_progs[] = { "up_runs_tick", NULL };

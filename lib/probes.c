@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "probes.h"
+#include "run.h"
 #include "cprv.skel.h"
 
 _Static_assert(CPRV_KVM_CREATE_VM == KVM_CREATE_VM, "ioctl number");
@@ -40,6 +41,12 @@ struct cprv_probes {
 	struct ring_buffer *rb;
 	cprv_event_fn fn;
 	void *arg;
+	cprv_run_fn run_fn;      /* takes encoded runs whole; NULL: expand them */
+	void *run_arg;
+	bool compact;            /* the BPF side sends runs */
+	struct bpf_link *tick_link;
+	uint64_t bad_runs;
+	uint8_t enc[CPRV_RUN_MAX_ENCODED];
 	int ncpu;
 };
 
@@ -264,6 +271,13 @@ __attribute__((noinline, used)) void cprv_uprobe_selftest(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* The BPF side's up_runs_tick runs on every call: idle runs (all, with
+ * force) go into the ring buffer. Opaque for the same reason as above. */
+__attribute__((noinline, used)) void cprv_runs_tick(uint64_t force)
+{
+	__asm__ volatile("" : : "r"(force) : "memory");
+}
+
 static struct bpf_link *attach_ufn(struct bpf_program *prog, const char *binary, int ufn)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = cprv_ufn_symbol(ufn),
@@ -414,10 +428,30 @@ int cprv_plan_resolve(struct cprv_plan *plan, const struct cprv_probe_opts *opts
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct cprv_probes *p = ctx;
+	struct cprv_run_iter it;
+	struct cprv_event ev;
+	size_t len;
+	char why[128];
+	int rc = 0;
 
 	if (size < sizeof(struct cprv_event) || !p->fn)
 		return 0;
-	return p->fn(p->arg, data);
+	if (size == sizeof(struct cprv_event))
+		return p->fn(p->arg, data);
+	len = cprv_run_encode(data, size, p->enc);
+	if (!len) {
+		p->bad_runs++; /* never from our own BPF side; counted, not trusted */
+		return 0;
+	}
+	if (p->run_fn)
+		return p->run_fn(p->run_arg, p->enc, len);
+	if (!cprv_run_open(p->enc, len, &it, why, sizeof(why))) {
+		p->bad_runs++;
+		return 0;
+	}
+	while (!rc && cprv_run_next(&it, &ev))
+		rc = p->fn(p->arg, &ev);
+	return rc;
 }
 
 struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
@@ -446,6 +480,12 @@ struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
 	for (int h = 0; h < CPRV_HOOK_MAX; h++)
 		cand[h] = plan->hooks[h].chosen;
 	set_only(p->skel, cand);
+	/* runs wait in a CPU until the recorder's tick (a uprobe on itself)
+	 * flushes them: without uprobes every event goes out whole */
+	p->compact = !(opts && opts->full_detail) && cand[CPRV_HOOK_USER_FN] >= 0;
+	p->skel->rodata->compact = p->compact;
+	p->skel->rodata->nr_cpus = p->ncpu;
+	bpf_program__set_autoload(p->skel->progs.up_runs_tick, p->compact);
 	last_libbpf_msg[0] = 0;
 	rc = cprv__load(p->skel);
 	if (rc) {
@@ -460,6 +500,18 @@ struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
 		rc = attach_hook(p->skel, h, cand[h], p->links[h], why, sizeof(why));
 		if (rc) {
 			snprintf(err, errlen, "%s: %s", cprv_hook_name(h), why);
+			goto fail;
+		}
+	}
+	if (p->compact) {
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = "cprv_runs_tick");
+
+		last_libbpf_msg[0] = 0;
+		p->tick_link = bpf_program__attach_uprobe_opts(p->skel->progs.up_runs_tick, -1,
+							       "/proc/self/exe", 0, &o);
+		if (!p->tick_link) {
+			fmt_err(err, errlen, "the runs' tick (a uprobe on cprv_runs_tick) did not attach; "
+				"--full-detail records without runs", -errno);
 			goto fail;
 		}
 	}
@@ -479,6 +531,7 @@ void cprv_probes_free(struct cprv_probes *p)
 	if (!p)
 		return;
 	ring_buffer__free(p->rb);
+	bpf_link__destroy(p->tick_link);
 	for (int h = 0; h < CPRV_HOOK_MAX; h++)
 		for (int i = 0; i < CPRV_MAX_PROGS; i++)
 			bpf_link__destroy(p->links[h][i]);
@@ -554,6 +607,8 @@ int cprv_probes_poll(struct cprv_probes *p, int timeout_ms, cprv_event_fn fn, vo
 
 	p->fn = fn;
 	p->arg = arg;
+	if (p->compact)
+		cprv_runs_tick(0);
 	n = ring_buffer__poll(p->rb, timeout_ms);
 	return n == -EINTR ? 0 : n;
 }
@@ -562,7 +617,25 @@ int cprv_probes_drain(struct cprv_probes *p, cprv_event_fn fn, void *arg)
 {
 	p->fn = fn;
 	p->arg = arg;
+	if (p->compact)
+		cprv_runs_tick(1);
 	return ring_buffer__consume(p->rb);
+}
+
+void cprv_probes_run_sink(struct cprv_probes *p, cprv_run_fn fn, void *arg)
+{
+	p->run_fn = fn;
+	p->run_arg = arg;
+}
+
+bool cprv_probes_compact(const struct cprv_probes *p)
+{
+	return p->compact;
+}
+
+uint64_t cprv_probes_bad_runs(const struct cprv_probes *p)
+{
+	return p->bad_runs;
 }
 
 int cprv_probes_attach_binary(struct cprv_probes *p, struct cprv_plan *plan, const char *binary,

@@ -4,6 +4,7 @@
 #ifndef CPRV_PROBES_H
 #define CPRV_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,6 +16,7 @@ struct cprv_probe_opts {
 	size_t ringbuf_bytes;  /* power of two; 0: 16 MiB */
 	uint64_t wakeup_bytes; /* batch size that wakes the reader; 0: 256 KiB */
 	unsigned deny_kinds;   /* bit (1 << cprv_attach_kind): never use these */
+	bool full_detail;      /* no runs: every event whole (lib/run.h) */
 	bool verbose;          /* pass libbpf's messages through to stderr */
 };
 
@@ -57,7 +59,21 @@ typedef int (*cprv_event_fn)(void *arg, const struct cprv_event *ev);
 /* Delivers pending events to fn; waits up to timeout_ms for a wake-up.
  * Returns the number of events or -errno. */
 int cprv_probes_poll(struct cprv_probes *p, int timeout_ms, cprv_event_fn fn, void *arg);
-/* Delivers whatever is in the ring now, without waiting. */
+/* Flushes every run and delivers whatever is in the ring now, without waiting. */
 int cprv_probes_drain(struct cprv_probes *p, cprv_event_fn fn, void *arg);
+
+/*
+ * Runs (lib/run.h): unless a sink is set, poll and drain expand them into
+ * their events for fn. A sink takes each run whole, in its file encoding
+ * (len bytes, a multiple of 64), so the recorder stores it compact.
+ */
+typedef int (*cprv_run_fn)(void *arg, const uint8_t *enc, size_t len);
+void cprv_probes_run_sink(struct cprv_probes *p, cprv_run_fn fn, void *arg);
+/* Does the BPF side send runs (not --full-detail, and uprobes work)? */
+bool cprv_probes_compact(const struct cprv_probes *p);
+/* Ring buffer records that were neither an event nor a well-formed run. */
+uint64_t cprv_probes_bad_runs(const struct cprv_probes *p);
+/* The runs' tick: the BPF side flushes idle runs (all with force) on it. */
+void cprv_runs_tick(uint64_t force);
 
 #endif

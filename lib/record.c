@@ -15,6 +15,7 @@
 #include "probes.h"
 #include "record.h"
 #include "trace.h"
+#include "event.h"
 
 #define BATCH 1024
 
@@ -45,6 +46,25 @@ static int flush_batch(struct rec *r)
 	r->events += r->err ? 0 : r->n;
 	r->n = 0;
 	return r->err;
+}
+
+/* A run, whole and compact: after the events that came before it. */
+static int on_run(void *arg, const uint8_t *enc, size_t len)
+{
+	struct rec *r = arg;
+	uint64_t n = cprv_get_le64(enc + 32) * cprv_get_le16(enc + 10);
+
+	if (flush_batch(r))
+		return 0;
+	if (!r->err) {
+		int rc = cprv_trace_write_run(r->w, enc, len, n);
+
+		if (rc)
+			r->err = rc;
+		else
+			r->events += n;
+	}
+	return 0;
 }
 
 static int on_event(void *arg, const struct cprv_event *ev)
@@ -177,12 +197,14 @@ int cprv_record(struct cprv_probes *p, const struct cprv_record_opts *o,
 		free(r);
 		return -1;
 	}
+	cprv_probes_run_sink(p, on_run, r);
 	for (int i = 0; i < o->npids; i++)
 		cprv_probes_track(p, o->pids[i]);
 	t0 = last_flush = last_ns = cprv_now_ns();
 	if (o->argv) {
 		child = start_command(p, o->argv, err, errlen);
 		if (child < 0) {
+			cprv_probes_run_sink(p, NULL, NULL);
 			cprv_trace_writer_abandon(r->w);
 			free(r);
 			return -1;
@@ -264,6 +286,7 @@ int cprv_record(struct cprv_probes *p, const struct cprv_record_opts *o,
 			fclose(f);
 		}
 	}
+	cprv_probes_run_sink(p, NULL, NULL);
 	free(r);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "event.h"
+#include "run.h"
 
 #define DEFAULT_CHUNK_RECORDS 4096
 #define DEFAULT_ZLEVEL        1
@@ -87,7 +88,7 @@ struct cprv_trace_writer {
 	int zlevel;
 	uint32_t chunk_records;
 	uint8_t *raw;        /* pending records, encoded */
-	uint32_t pending;
+	uint32_t pending;    /* 64-byte blocks in raw: events, runs */
 	uint64_t first_ts, last_ts; /* of the pending records */
 	uint64_t prev_ts;    /* last event handed to us: stamps notes */
 	uint8_t *out;        /* chunk header + compressed payload */
@@ -203,7 +204,8 @@ struct cprv_trace_writer *cprv_trace_writer_open(const char *path,
 		w->chunk_records = CPRV_TRACE_MAX_RAW / CPRV_EVENT_SIZE;
 	w->zlevel = opts && opts->zlevel >= 1 && opts->zlevel <= 9 ? opts->zlevel
 								   : DEFAULT_ZLEVEL;
-	w->raw = malloc((size_t)w->chunk_records * CPRV_EVENT_SIZE);
+	/* room for a run past a chunk's last event */
+	w->raw = malloc((size_t)w->chunk_records * CPRV_EVENT_SIZE + CPRV_RUN_MAX_ENCODED);
 	hdr = malloc(CPRV_TRACE_HDR_SIZE + meta_len);
 	if (!w->raw || !hdr) {
 		free(hdr);
@@ -263,6 +265,34 @@ int cprv_trace_write_events(struct cprv_trace_writer *w,
 		w->pending++;
 	}
 	if (w->pending == w->chunk_records)
+		return flush_events(w);
+	return w->err;
+}
+
+int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len,
+			 uint64_t events)
+{
+	uint32_t blocks = (uint32_t)(len / CPRV_EVENT_SIZE);
+	uint64_t ts;
+
+	if (len % CPRV_EVENT_SIZE || !blocks || len > CPRV_RUN_MAX_ENCODED)
+		return -EINVAL;
+	/* a run never straddles two chunks */
+	if (w->pending + blocks > w->chunk_records || w->err) {
+		int ret = flush_events(w);
+
+		if (ret)
+			return ret;
+	}
+	ts = cprv_get_le64(enc);
+	if (!w->pending)
+		w->first_ts = ts;
+	w->last_ts = w->prev_ts = ts;
+	memcpy(w->raw + (size_t)w->pending * CPRV_EVENT_SIZE, enc, len);
+	w->pending += blocks;
+	w->st.run_events += events;
+	w->st.runs++;
+	if (w->pending >= w->chunk_records)
 		return flush_events(w);
 	return w->err;
 }
@@ -339,7 +369,10 @@ struct cprv_trace_reader {
 	size_t comp_cap;
 	uint8_t *raw;          /* the current chunk, inflated */
 	size_t raw_cap;
-	uint32_t n, idx;       /* records in raw, next one */
+	uint32_t n, idx;       /* blocks in raw, next one */
+	uint32_t version;
+	bool in_run;           /* expanding a run (version 2) */
+	struct cprv_run_iter run;
 	struct cprv_trace_note *notes;
 	size_t nnotes, notes_cap, notes_bytes;
 	char *end;
@@ -391,7 +424,7 @@ struct cprv_trace_reader *cprv_trace_reader_open(const char *path,
 	recsize = cprv_get_le32(hdr + 12);
 	meta_len = cprv_get_le32(hdr + 16);
 	meta_crc = cprv_get_le32(hdr + 20);
-	if (version != CPRV_TRACE_VERSION) {
+	if (version < 1 || version > CPRV_TRACE_VERSION) {
 		set_err(err, errlen, "%s: unsupported trace version %" PRIu32
 			" (this build reads version %d)", path, version,
 			CPRV_TRACE_VERSION);
@@ -435,6 +468,7 @@ struct cprv_trace_reader *cprv_trace_reader_open(const char *path,
 		goto fail;
 	}
 	r->off = CPRV_TRACE_HDR_SIZE + (uint64_t)meta_len;
+	r->version = version;
 	return r;
 fail:
 	cprv_trace_reader_close(r);
@@ -575,7 +609,8 @@ static int load_chunk(struct cprv_trace_reader *r)
 				      : count != 0)
 		return stop(r, CPRV_TRACE_CORRUPT, "record count %" PRIu32
 			    " does not fit raw length %" PRIu32, count, raw_len);
-	if (kind == CPRV_CHUNK_EVENTS && first_ts > last_ts)
+	/* version 2: runs hold MSIs older than events beside them */
+	if (kind == CPRV_CHUNK_EVENTS && r->version < 2 && first_ts > last_ts)
 		return stop(r, CPRV_TRACE_CORRUPT, "first_ts after last_ts");
 	/* Notes are stamped with the last event before them: check it too. */
 	if (kind != CPRV_CHUNK_EVENTS && (first_ts != r->last_ts || last_ts != r->last_ts))
@@ -610,9 +645,24 @@ static int load_chunk(struct cprv_trace_reader *r)
 		return stop(r, CPRV_TRACE_CORRUPT, "payload does not match its lengths");
 
 	if (kind == CPRV_CHUNK_EVENTS && count) {
-		/* The CRC covers the payload only; tie the header to it. */
-		if (cprv_get_le64(r->raw) != first_ts ||
-		    cprv_get_le64(r->raw + (size_t)(count - 1) * CPRV_EVENT_SIZE) != last_ts)
+		uint64_t last = 0;
+		uint32_t i = 0;
+
+		/* The CRC covers the payload only; tie the header to it: its
+		 * times are the first and the last record's (a run's blocks
+		 * after its own record hold no times). */
+		while (i < count) {
+			const uint8_t *rec = r->raw + (size_t)i * CPRV_EVENT_SIZE;
+			uint64_t blocks = 0;
+
+			last = cprv_get_le64(rec);
+			if (r->version >= 2 && cprv_get_le16(rec + 8) == CPRV_EV_RUN)
+				blocks = cprv_get_le64(rec + 48);
+			if (blocks > count - i - 1)
+				return stop(r, CPRV_TRACE_CORRUPT, "a run runs past its chunk");
+			i += 1 + (uint32_t)blocks;
+		}
+		if (cprv_get_le64(r->raw) != first_ts || last != last_ts)
 			return stop(r, CPRV_TRACE_CORRUPT,
 				    "header timestamps disagree with the records");
 	} else if (kind == CPRV_CHUNK_META) {
@@ -645,8 +695,31 @@ int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
 	int ret;
 
 	for (;;) {
+		if (r->in_run) {
+			if (cprv_run_next(&r->run, ev)) {
+				r->events++;
+				return 1;
+			}
+			r->in_run = false;
+		}
 		if (r->idx < r->n) {
-			cprv_event_decode(r->raw + (size_t)r->idx * CPRV_EVENT_SIZE, ev);
+			const uint8_t *rec = r->raw + (size_t)r->idx * CPRV_EVENT_SIZE;
+			char why[128];
+			size_t blocks;
+
+			if (r->version >= 2 && cprv_get_le16(rec + 8) == CPRV_EV_RUN) {
+				blocks = cprv_run_open(rec, (size_t)(r->n - r->idx) * CPRV_EVENT_SIZE,
+						       &r->run, why, sizeof(why));
+				if (!blocks) {
+					/* the chunk's events so far were returned: stop here */
+					r->n = r->idx = 0;
+					return stop(r, CPRV_TRACE_CORRUPT, "%s", why);
+				}
+				r->idx += (uint32_t)blocks;
+				r->in_run = true;
+				continue;
+			}
+			cprv_event_decode(rec, ev);
 			r->idx++;
 			r->events++;
 			return 1;

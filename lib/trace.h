@@ -2,7 +2,8 @@
 /*
  * The trace file: what `record` writes and everything else reads.
  *
- * Format, version 1. All integers little-endian, no padding.
+ * Format, version 2 (version 1 is read too). All integers little-endian,
+ * no padding.
  *
  *   File header (24 bytes + meta):
  *     0  char[8] magic       "CPRVTRC\0"
@@ -20,14 +21,19 @@
  *     8  u32 raw_len   payload size before compression, at most
  *                      CPRV_TRACE_MAX_RAW; EVENTS: count * record_size
  *    12  u32 comp_len  payload size in the file
- *    16  u32 count     records in an EVENTS chunk, 0 otherwise
+ *    16  u32 count     64-byte blocks in an EVENTS chunk, 0 otherwise
  *    20  u32 crc       zlib crc32 of the comp_len payload bytes
- *    24  u64 first_ts  EVENTS: ts of the first and last record;
+ *    24  u64 first_ts  EVENTS: ts of the first and last record (version 2:
+ *                      a run's blocks after its own record do not count);
  *    32  u64 last_ts   META/END: both the ts of the last event written before
  *                      the chunk (0 if none), so the reader can check them
  *    40  u8[comp_len]  zlib stream (compress2) of the raw payload: records
  *                      encoded by cprv_event_encode (lib/event.h), or the
- *                      JSON text (no NUL)
+ *                      JSON text (no NUL). Version 2 adds runs (lib/run.h):
+ *                      a CPRV_EV_RUN record and the blocks it names, never
+ *                      split across chunks; readers expand them into the
+ *                      events they stand for. Times within a version 2
+ *                      chunk need not be in order.
  *
  * A complete file ends with exactly one END chunk. Each chunk is written
  * with one write loop, and the writer cuts a failed chunk off again, so a
@@ -42,7 +48,7 @@
 #include "cprv_event.h"
 
 #define CPRV_TRACE_MAGIC        "CPRVTRC\0"
-#define CPRV_TRACE_VERSION      1
+#define CPRV_TRACE_VERSION      2
 #define CPRV_TRACE_HDR_SIZE     24
 #define CPRV_TRACE_CHUNK_MAGIC  0x314b4843u
 #define CPRV_TRACE_CHUNK_HDR    40
@@ -68,6 +74,8 @@ struct cprv_trace_wstats {
 	uint64_t bytes;    /* file size: header and whole chunks */
 	uint64_t raw_bytes;/* uncompressed payload bytes on disk */
 	uint32_t chunks;
+	uint64_t runs;      /* runs written */
+	uint64_t run_events;/* the events they stand for */
 };
 
 struct cprv_trace_writer;
@@ -90,6 +98,13 @@ struct cprv_trace_writer *cprv_trace_writer_open(const char *path,
  */
 int cprv_trace_write_events(struct cprv_trace_writer *w,
 			    const struct cprv_event *ev, size_t n);
+
+/*
+ * Buffer one run in its file encoding (cprv_run_encode; len a multiple of
+ * 64) standing for `events` events. Returns 0 or -errno, like write_events.
+ */
+int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len,
+			 uint64_t events);
 
 /* A META chunk. Buffered events are written first, to keep the order. */
 int cprv_trace_write_note(struct cprv_trace_writer *w, const char *json);

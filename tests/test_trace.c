@@ -288,7 +288,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(cprv_trace_writer_close(w, "{\"drops\":0,\"stop\":\"signal\"}"), 0);
 
 	file = slurp(path, &flen);
-	assert_memory_equal(file, "CPRVTRC\0\1\0\0\0\x40\0\0\0", 16);
+	assert_memory_equal(file, "CPRVTRC\0\2\0\0\0\x40\0\0\0", 16);
 	{
 		struct chunk_info ci[64];
 		size_t nc = walk_chunks(file, flen, ci, 64);
@@ -481,7 +481,8 @@ static void test_bad_header(void **state)
 	char err[256] = "";
 
 	patch_and_open(file, len, 0, "CPRVTRX", 7, EINVAL, "not a cpr-verify trace");
-	patch_and_open(file, len, 8, "\2", 1, ENOTSUP, "unsupported trace version 2");
+	patch_and_open(file, len, 8, "\3", 1, ENOTSUP, "unsupported trace version 3");
+	patch_and_open(file, len, 8, "\0", 1, ENOTSUP, "unsupported trace version 0");
 	patch_and_open(file, len, 12, "\x20", 1, ENOTSUP, "unsupported record size 32");
 	patch_and_open(file, len, 24 + 3, "X", 1, EBADMSG, "corrupt header: metadata CRC mismatch");
 	patch_and_open(file, len, 20, "\0\0\0\0", 4, EBADMSG, "corrupt header");

@@ -24,6 +24,9 @@ static const char help[] =
 "  --ringbuf-mb N      BPF ring buffer size in MiB (power of two; default 16)\n"
 "  --plan FILE         take the attach variants from a saved `probe --json`\n"
 "                      instead of trying them all (the canary still runs)\n"
+"  --full-detail       every event whole: no runs (by default the MSIs of a\n"
+"                      vector's steady state go out as one template and time\n"
+"                      deltas; readers expand them to the very same events)\n"
 "  -q, --quiet         no progress lines\n"
 "\n"
 "SIGINT stops the recording cleanly: the trace keeps everything recorded.\n"
@@ -37,7 +40,7 @@ int cmd_record(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' }, { "pid", required_argument, NULL, 'p' },
 		{ "deny", required_argument, NULL, 'd' },   { "ringbuf-mb", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
-		{ "plan", required_argument, NULL, 'P' },
+		{ "plan", required_argument, NULL, 'P' },   { "full-detail", no_argument, NULL, 'F' },
 		{ 0 } };
 	struct cprv_probe_opts po = { 0 };
 	struct cprv_record_opts ro = { .progress = true };
@@ -53,6 +56,7 @@ int cmd_record(struct cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+o:p:qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o': ro.path = optarg; break;
+		case 'F': po.full_detail = true; break;
 		case 'p': {
 			char *end;
 			long v = strtol(optarg, &end, 10);

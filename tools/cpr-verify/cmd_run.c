@@ -42,6 +42,7 @@ static const char help[] =
 "                         vmx/svm (a paravirtual KVM such as PVM runs no QEMU\n"
 "                         guest) and no vfio_device is asked for; else nested\n"
 "  --deny KINDS           never use these attach kinds (see `probe --help`)\n"
+"  --full-detail          record every event whole, no runs (see `record --help`)\n"
 "  --plan FILE            take the attach variants from a saved `probe --json`\n"
 "  --qemu QEMU            qemu scenarios: a build set up by scenarios/qemu/setup.sh\n"
 "                         (11.1, 10.0) or a path to a QEMU binary or wrapper\n"
@@ -238,6 +239,8 @@ static int run_nested(struct cli *c, const struct run_args *ra, const char *home
 		argv[n++] = "--plan";
 		argv[n++] = (char *)ra->plan;
 	}
+	if (ra->full_detail)
+		argv[n++] = "--full-detail";
 	if (ra->qemu) {
 		argv[n++] = "--qemu";
 		argv[n++] = (char *)ra->qemu;
@@ -303,7 +306,8 @@ static int run_host(struct cli *c, const struct run_args *ra, const char *scn_pa
 {
 	char dir[PATH_MAX], trace[PATH_MAX + 16], gt[PATH_MAX + 24], rig[PATH_MAX + 16];
 	char bindir[PATH_MAX], err[512];
-	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json };
+	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json,
+				      .full_detail = ra->full_detail };
 	struct cprv_record_opts ro = { .progress = !c->json };
 	struct cprv_record_result res;
 	struct cprv_judge_opts jo = { 0 };
@@ -401,6 +405,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "lane", required_argument, NULL, 'l' }, { "deny", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
 		{ "plan", required_argument, NULL, 'P' }, { "qemu", required_argument, NULL, 'Q' },
+		{ "full-detail", no_argument, NULL, 'F' },
 		{ 0 } };
 	struct run_args ra = { .lane = "auto", .verbose = c->verbose };
 	char home[PATH_MAX], scn[PATH_MAX + 64], err[512], why[256];
@@ -415,6 +420,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'j': ra.json = c->json = true; break;
 		case 'o': ra.out = optarg; break;
 		case 'l': ra.lane = optarg; break;
+		case 'F': ra.full_detail = true; break;
 		case 'd': ra.deny = optarg; break;
 		case 'P': ra.plan = optarg; break;
 		case 'Q': ra.qemu = optarg; break;

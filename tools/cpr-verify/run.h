@@ -12,7 +12,7 @@
 
 struct run_args {
 	const char *scenario, *mode, *fault, *out, *lane, *deny, *plan, *qemu;
-	bool json, verbose;
+	bool json, verbose, full_detail;
 };
 
 struct cprv_judgement;

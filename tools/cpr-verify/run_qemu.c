@@ -149,7 +149,8 @@ int run_qemu(struct cli *c, const struct run_args *ra, const char *home, const c
 {
 	char wrapper[PATH_MAX], elf[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], guest[PATH_MAX + 32];
 	char dir[PATH_MAX], trace[PATH_MAX + 16], result[PATH_MAX + 24], err[512], bdf[32] = "";
-	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json };
+	struct cprv_probe_opts po = { .verbose = c->verbose && !c->json,
+				      .full_detail = ra->full_detail };
 	struct cprv_record_opts ro = { .progress = !c->json };
 	struct cprv_record_result res;
 	struct cprv_judge_opts jo = { 0 };

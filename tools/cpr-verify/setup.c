@@ -183,8 +183,15 @@ int cli_record(const struct cli *c, struct cprv_probes *p, const struct cprv_pla
 	       struct cprv_record_result *res)
 {
 	static volatile sig_atomic_t stop;
-	char err[512], *meta = cli_trace_meta(plan, extra);
+	struct json_object *ex = extra ? json_object_get(extra) : json_object_new_object();
+	char err[512], *meta;
 	int rc;
+
+	/* runs or every event whole (lib/run.h): readers expand runs either way */
+	json_object_object_add(ex, "recording",
+			       json_object_new_string(cprv_probes_compact(p) ? "compact" : "full"));
+	meta = cli_trace_meta(plan, ex);
+	json_object_put(ex);
 
 	ro->meta_json = meta;
 	ro->stop = &stop;
