@@ -49,6 +49,18 @@ struct {
 	__type(value, __u8);
 } known SEC(".maps");
 
+/* Objects a recorded process sent over SCM_RIGHTS, and when: the process
+ * that receives one joins the recording. Consumed by that receipt, so an
+ * address the kernel reuses later for an outsider's object joins no one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} sent SEC(".maps");
+
+#define SENT_FRESH_NS (10ull * 1000 * 1000 * 1000)
+
 struct tag {
 	__u64 obj;
 	__u64 aux;
@@ -91,29 +103,45 @@ struct {
 #define ST_BY_IRQ   3
 #define KEY_HARDIRQ (1ull << 32)
 
-struct run_state {
-	__u64 lock;       /* 64 bits: the BPF atomics clang 14 has */
+/* One run: an MSI shape (template) and the deltas of its repeats. */
+struct run_slot {
 	__u32 n;          /* MSIs in the run; 0: none */
 	__u32 nev;        /* events per MSI */
 	__u32 dbytes;
 	__u32 pad;
 	__u64 first_ts;   /* the run's first event */
 	__u64 prev_ts;    /* first event of its last MSI */
-	__u64 touched;    /* last change, for the idle flush */
-	__u64 st_key;     /* stash owner: tid, or KEY_HARDIRQ | irq */
-	__u32 st_n;
-	__u8 st_open, st_by, st_pad[2];
-	struct cprv_event st[CPRV_RUN_MAX_EV];
 	/* what a flush outputs, contiguous: the header, nev templates and
 	 * right after them the deltas */
 	struct cprv_event hdr;
 	__u8 buf[CPRV_RUN_MAX_EV * sizeof(struct cprv_event) + CPRV_RUN_DELTA_BYTES];
 };
 
-static __always_inline struct cprv_event *tmpl(struct run_state *r, __u32 k)
+/* The MSI being assembled; a struct, so a global function sees its size. */
+struct run_stash {
+	struct cprv_event ev[CPRV_RUN_MAX_EV];
+};
+
+/* Runs open at once per CPU: vectors interleave (a device fires 0, 1, 2,
+ * 3, 0, ...), each keeps its own run; a new shape evicts the oldest. */
+#define RUN_SLOTS 4
+
+struct run_state {
+	__u64 lock;       /* 64 bits: the BPF atomics clang 14 has */
+	__u64 touched;    /* last change, for the idle flush */
+	__u64 st_key;     /* stash owner: tid, or KEY_HARDIRQ | irq */
+	__u32 st_n;
+	__u8 st_open, st_by, st_pad[2];
+	struct run_stash st;
+	struct run_slot slot[RUN_SLOTS];
+};
+
+static __always_inline struct cprv_event *tmpl(struct run_slot *r, __u32 k)
 {
 	return (struct cprv_event *)&r->buf[(k & (CPRV_RUN_MAX_EV - 1)) * sizeof(struct cprv_event)];
 }
+
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -266,15 +294,15 @@ __noinline int stash_spill(struct run_state *r)
 	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
 		if (k >= r->st_n)
 			break;
-		direct(&r->st[k]);
+		direct(&r->st.ev[k]);
 	}
 	r->st_open = 0;
 	r->st_n = 0;
 	return 0;
 }
 
-/* Out with the run (lock held): a run of one MSI as its plain events. */
-__noinline int run_flush(struct run_state *r)
+/* Out with a run (lock held): a run of one MSI as its plain events. */
+__noinline int run_flush(struct run_slot *r)
 {
 	__u32 n, nev;
 	__u64 size;
@@ -321,32 +349,8 @@ __noinline int run_flush(struct run_state *r)
 	return 0;
 }
 
-/* Is the stash this run's MSI again, but for its times? */
-static __always_inline bool run_matches(struct run_state *r, __u64 dfirst)
-{
-	if (!r->n || r->st_n != r->nev || dfirst >= (1ull << 32) ||
-	    r->dbytes + 4 + 2 * (r->nev - 1) > CPRV_RUN_DELTA_BYTES ||
-	    r->st[0].ts - r->first_ts > run_max_age_ns)
-		return false;
-	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
-		__u64 *a, *b;
-
-		if (k >= r->nev)
-			break;
-		if (k && (r->st[k].ts < r->st[0].ts || r->st[k].ts - r->st[0].ts >= 65536))
-			return false;
-		a = (__u64 *)&r->st[k];
-		b = (__u64 *)tmpl(r, k);
-		/* words 1..7: type, flags, cpu, pid, tid, obj, a[] (word 0 is ts) */
-		if (a[1] != b[1] || a[2] != b[2] || a[3] != b[3] || a[4] != b[4] ||
-		    a[5] != b[5] || a[6] != b[6] || a[7] != b[7])
-			return false;
-	}
-	return true;
-}
-
 /* Delta byte off, little-endian, right after the run's nev templates. */
-static __always_inline void put16(struct run_state *r, __u32 off, __u64 v)
+static __always_inline void put16(struct run_slot *r, __u32 off, __u64 v)
 {
 	__u64 i = (__u64)r->nev * sizeof(struct cprv_event) + off;
 
@@ -357,48 +361,105 @@ static __always_inline void put16(struct run_state *r, __u32 off, __u64 v)
 	r->buf[i + 1] = (v >> 8) & 0xff;
 }
 
-/* The stash is one whole MSI: into the run, or a new run (lock held). */
-__noinline int stash_commit(struct run_state *r)
+/*
+ * The stash (st, n events) is run r's MSI again, but for its times: then
+ * it joins r as deltas, and 1. Else 0. Lock held.
+ */
+__noinline int run_append(struct run_slot *r, struct run_stash *st, __u32 n)
 {
-	__u64 dfirst;
+	__u64 t0, dfirst;
+	__u32 off;
 
-	if (!r)
+	if (!r || !st || !r->n || n != r->nev || n > CPRV_RUN_MAX_EV ||
+	    r->dbytes + 4 + 2 * (n - 1) > CPRV_RUN_DELTA_BYTES)
 		return 0;
-	dfirst = r->st[0].ts - r->prev_ts;
-	if (r->st_n == 0 || r->st_n > CPRV_RUN_MAX_EV) {
-		r->st_open = 0;
+	t0 = st->ev[0].ts;
+	dfirst = t0 - r->prev_ts;
+	if (t0 < r->prev_ts || dfirst >= (1ull << 32) || t0 - r->first_ts > run_max_age_ns)
 		return 0;
-	}
-	if (r->st[0].ts >= r->prev_ts && run_matches(r, dfirst)) {
-		__u32 off = r->dbytes;
+	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+		__u64 *a, *b;
 
-		put16(r, off, dfirst);
-		put16(r, off + 2, dfirst >> 16);
-		off += 4;
-		for (__u32 k = 1; k < CPRV_RUN_MAX_EV; k++) {
-			if (k >= r->nev)
-				break;
-			put16(r, off, r->st[k].ts - r->st[0].ts);
-			off += 2;
-		}
-		r->dbytes = off;
-		r->n++;
-		r->prev_ts = r->st[0].ts;
-	} else {
-		run_flush(r);
-		for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
-			if (k >= r->st_n)
-				break;
-			*tmpl(r, k) = r->st[k];
-		}
-		r->nev = r->st_n;
-		r->n = 1;
-		r->dbytes = 0;
-		r->first_ts = r->prev_ts = r->st[0].ts;
+		if (k >= n)
+			break;
+		if (k && (st->ev[k].ts < t0 || st->ev[k].ts - t0 >= 65536))
+			return 0;
+		a = (__u64 *)&st->ev[k];
+		b = (__u64 *)tmpl(r, k);
+		/* words 1..7: type, flags, cpu, pid, tid, obj, a[] (word 0 is ts) */
+		if (a[1] != b[1] || a[2] != b[2] || a[3] != b[3] || a[4] != b[4] ||
+		    a[5] != b[5] || a[6] != b[6] || a[7] != b[7])
+			return 0;
 	}
+	off = r->dbytes;
+	put16(r, off, dfirst);
+	put16(r, off + 2, dfirst >> 16);
+	off += 4;
+	for (__u32 k = 1; k < CPRV_RUN_MAX_EV; k++) {
+		if (k >= n)
+			break;
+		put16(r, off, st->ev[k].ts - t0);
+		off += 2;
+	}
+	r->dbytes = off;
+	r->n++;
+	r->prev_ts = t0;
+	return 1;
+}
+
+/* r starts over with the stash as its template (lock held). */
+__noinline int run_start(struct run_slot *r, struct run_stash *st, __u32 n)
+{
+	if (!r || !st || !n || n > CPRV_RUN_MAX_EV)
+		return 0;
+	run_flush(r);
+	for (__u32 k = 0; k < CPRV_RUN_MAX_EV; k++) {
+		if (k >= n)
+			break;
+		*tmpl(r, k) = st->ev[k];
+	}
+	r->nev = n;
+	r->n = 1;
+	r->dbytes = 0;
+	r->first_ts = r->prev_ts = st->ev[0].ts;
+	return 0;
+}
+
+/* The stash is one whole MSI: into its shape's run, or it evicts the
+ * oldest run and starts one (lock held). */
+static __always_inline void stash_commit(struct run_state *r)
+{
+	__u32 n = r->st_n, victim = 0;
+	__u64 oldest = ~0ull;
+
 	r->st_open = 0;
 	r->st_n = 0;
-	return 0;
+	if (!n || n > CPRV_RUN_MAX_EV)
+		return;
+	for (__u32 j = 0; j < RUN_SLOTS; j++) {
+		if (run_append(&r->slot[j], &r->st, n))
+			return;
+		if (!r->slot[j].n)
+			oldest = 0, victim = j;
+		else if (r->slot[j].prev_ts < oldest)
+			oldest = r->slot[j].prev_ts, victim = j;
+	}
+	run_start(&r->slot[victim & (RUN_SLOTS - 1)], &r->st, n);
+}
+
+/* Every run of the CPU out (lock held). */
+static __always_inline void runs_flush(struct run_state *r)
+{
+	for (__u32 j = 0; j < RUN_SLOTS; j++)
+		run_flush(&r->slot[j]);
+}
+
+static __always_inline bool runs_open(struct run_state *r)
+{
+	for (__u32 j = 0; j < RUN_SLOTS; j++)
+		if (r->slot[j].n)
+			return true;
+	return false;
 }
 
 static __always_inline __u64 ctx_key(void)
@@ -456,7 +517,7 @@ static __always_inline void out(struct cprv_event *e)
 		__u32 n = r->st_n;
 
 		if (r->st_open && n < CPRV_RUN_MAX_EV) {
-			r->st[n & (CPRV_RUN_MAX_EV - 1)] = *e;
+			r->st.ev[n & (CPRV_RUN_MAX_EV - 1)] = *e;
 			r->st_n = n + 1;
 			run_give(r);
 			return;
@@ -1396,9 +1457,18 @@ static __always_inline void scm_fds(__u64 umsg, __u16 type, int join)
 		if (join) {
 			/* a process handed one of our objects joins the recording:
 			 * this is how the new QEMU is followed without being named */
-			if (!is_tracked() && !is_known(obj))
+			__u64 *ts = obj ? bpf_map_lookup_elem(&sent, &obj) : NULL;
+			bool fresh = ts && bpf_ktime_get_ns() - *ts < SENT_FRESH_NS;
+
+			if (ts)
+				bpf_map_delete_elem(&sent, &obj);
+			if (!is_tracked() && !fresh)
 				continue;
 			track_current();
+		} else if (obj) {
+			__u64 now = bpf_ktime_get_ns();
+
+			bpf_map_update_elem(&sent, &obj, &now, BPF_ANY);
 		}
 		remember(obj, kind);
 		emit(type, kind, obj, fd, 0, 0, 0);
@@ -1577,7 +1647,7 @@ static long tick_cpu(__u32 i, struct tick_ctx *t)
 	if (i >= nr_cpus)
 		return 1;
 	r = bpf_map_lookup_percpu_elem(&runs, &zero, i);
-	if (!r || (!r->n && !r->st_open))
+	if (!r || (!r->st_open && !runs_open(r)))
 		return 0;
 	if (!t->force && t->now - r->touched < run_idle_ns)
 		return 0;
@@ -1585,7 +1655,7 @@ static long tick_cpu(__u32 i, struct tick_ctx *t)
 		return 0; /* its CPU is at it: it will close the run itself */
 	if (r->st_open)
 		stash_spill(r);
-	run_flush(r);
+	runs_flush(r);
 	run_give(r);
 	return 0;
 }

@@ -580,6 +580,7 @@ void cprv_probes_forget_all(struct cprv_probes *p)
 {
 	clear_map(bpf_map__fd(p->skel->maps.tracked), sizeof(__u32));
 	clear_map(bpf_map__fd(p->skel->maps.known), sizeof(__u64));
+	clear_map(bpf_map__fd(p->skel->maps.sent), sizeof(__u64));
 	clear_map(bpf_map__fd(p->skel->maps.task_tag), sizeof(__u32));
 	clear_map(bpf_map__fd(p->skel->maps.pending), sizeof(__u32));
 }
