@@ -96,3 +96,59 @@ bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
 	}
 	return true;
 }
+
+void cprv_run_start(struct cprv_run_builder *b, const struct cprv_event *msi, uint32_t nev)
+{
+	memcpy(b->tmpl, msi, nev * sizeof(*msi));
+	b->nev = nev;
+	b->n = 1;
+	b->dbytes = 0;
+	b->prev = msi[0].ts;
+}
+
+static bool same_but_ts(const struct cprv_event *a, const struct cprv_event *b)
+{
+	return a->type == b->type && a->flags == b->flags && a->cpu == b->cpu &&
+	       a->pid == b->pid && a->tid == b->tid && a->obj == b->obj &&
+	       !memcmp(a->a, b->a, sizeof(a->a));
+}
+
+bool cprv_run_add(struct cprv_run_builder *b, const struct cprv_event *msi, uint32_t nev)
+{
+	uint64_t t0 = msi[0].ts;
+
+	if (!b->n || nev != b->nev || t0 < b->prev || t0 - b->prev > UINT32_MAX ||
+	    b->dbytes + delta_stride(nev) > CPRV_RUN_DELTA_BYTES)
+		return false;
+	for (uint32_t k = 0; k < nev; k++)
+		if (!same_but_ts(&msi[k], &b->tmpl[k]) ||
+		    (k && (msi[k].ts < t0 || msi[k].ts - t0 > UINT16_MAX)))
+			return false;
+	cprv_put_le32(b->d + b->dbytes, (uint32_t)(t0 - b->prev));
+	b->dbytes += 4;
+	for (uint32_t k = 1; k < nev; k++, b->dbytes += 2)
+		cprv_put_le16(b->d + b->dbytes, (uint16_t)(msi[k].ts - t0));
+	b->prev = t0;
+	b->n++;
+	return true;
+}
+
+size_t cprv_run_finish(const struct cprv_run_builder *b, uint8_t *out)
+{
+	struct cprv_event h = { .ts = b->tmpl[0].ts, .type = CPRV_EV_RUN, .flags = (uint16_t)b->nev,
+				.cpu = b->tmpl[0].cpu, .pid = b->tmpl[0].pid, .tid = b->tmpl[0].tid };
+	size_t pad = (CPRV_EVENT_SIZE - b->dbytes % CPRV_EVENT_SIZE) % CPRV_EVENT_SIZE;
+	size_t blocks = b->nev + (b->dbytes + pad) / CPRV_EVENT_SIZE;
+
+	if (b->n < 2)
+		return 0;
+	h.a[0] = b->n;
+	h.a[1] = b->dbytes;
+	h.a[2] = blocks;
+	cprv_event_encode(&h, out);
+	for (uint32_t k = 0; k < b->nev; k++)
+		cprv_event_encode(&b->tmpl[k], out + (1 + k) * CPRV_EVENT_SIZE);
+	memcpy(out + (1 + b->nev) * CPRV_EVENT_SIZE, b->d, b->dbytes);
+	memset(out + (1 + b->nev) * CPRV_EVENT_SIZE + b->dbytes, 0, pad);
+	return (1 + blocks) * CPRV_EVENT_SIZE;
+}

@@ -51,6 +51,29 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 /* Next event of the run: true with *ev filled, false when all are out. */
 bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev);
 
+/*
+ * Building runs in user space, by the BPF side's rules: an MSI (its nev
+ * events) joins a run if every field but the times equals the template's,
+ * its first event is at most 2^32-1 ns after the previous MSI's, its other
+ * events at most 65535 ns after its first, and the deltas fit. The
+ * synthetic traces of `make bench` and the tests write runs with it.
+ */
+struct cprv_run_builder {
+	struct cprv_event tmpl[CPRV_RUN_MAX_EV];
+	uint32_t nev, dbytes;
+	uint64_t n, prev;
+	uint8_t d[CPRV_RUN_DELTA_BYTES];
+};
+
+/* Starts b over with msi as its template. */
+void cprv_run_start(struct cprv_run_builder *b, const struct cprv_event *msi, uint32_t nev);
+/* Adds msi to b if it is b's MSI again: true; false if it does not join. */
+bool cprv_run_add(struct cprv_run_builder *b, const struct cprv_event *msi, uint32_t nev);
+/* b's file encoding into out (CPRV_RUN_MAX_ENCODED bytes): its length, or
+ * 0 when b holds a single MSI (its template events are then written as
+ * they are, as the BPF side does). */
+size_t cprv_run_finish(const struct cprv_run_builder *b, uint8_t *out);
+
 /* Events the run stands for. */
 static inline uint64_t cprv_run_events(const struct cprv_run_iter *it)
 {

@@ -1,7 +1,9 @@
 /* The accuracy matrix (`make accuracy`, and part of the live tests): every
  * fault of the rig in both CPR modes, MSI and MSI-X, plus clean runs, each
  * recorded under the probes; the verdict must equal what the rig knows
- * happened: lost, duplicates, broken conformance rules. Prints a table and
+ * happened: lost, duplicates, broken conformance rules. Every case runs
+ * twice: recorded compact (runs, lib/run.h) and with --full-detail, so the
+ * verdict is shown exact both ways (issue 7). Prints a table and
  * "N passed, N failed". Needs root and /dev/kvm (run-live.sh uses L1).
  * Usage: live_accuracy [--quick] [FAULT... | cycles] */
 #include <errno.h>
@@ -25,6 +27,7 @@ struct acase {
 	const char *label;
 	bool msix_only;
 	bool msi;           /* run with plain MSI */
+	bool full;          /* record with --full-detail (no runs) */
 };
 
 /* Sizes chosen for CI: short runs, enough fires in every blackout. */
@@ -35,24 +38,24 @@ struct acase {
 /* fault, the modes it runs in, extra scenario keys, a label; every row
  * also runs with plain MSI unless it needs MSI-X masking (msix_only) */
 static const struct acase matrix[] = {
-	{ "none", "both", "", NULL, false, false },
-	{ "none", "both", "\"fail_cpr\":true", "failed-cpr", false, false },
-	{ "none", "both", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false },
-	{ "new-eventfd", "both", "", NULL, false, false },
-	{ "drain-before-attach", "both", "", NULL, false, false },
-	{ "trigger-teardown", "both", "", NULL, false, false },
-	{ "no-lapic-recovery", "both", "", NULL, false, false },
-	{ "no-lapic-recovery", "exec", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false },
-	{ "double-replay", "both", "", NULL, false, false },
-	{ "route-changed", "both", "", NULL, false, false },
-	{ "late-attach", "both", "\"duration_ms\":1500", NULL, false, false },
-	{ "swapped-vectors", "both", "", NULL, false, false },
+	{ "none", "both", "", NULL, false, false, false },
+	{ "none", "both", "\"fail_cpr\":true", "failed-cpr", false, false, false },
+	{ "none", "both", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false, false },
+	{ "new-eventfd", "both", "", NULL, false, false, false },
+	{ "drain-before-attach", "both", "", NULL, false, false, false },
+	{ "trigger-teardown", "both", "", NULL, false, false, false },
+	{ "no-lapic-recovery", "both", "", NULL, false, false, false },
+	{ "no-lapic-recovery", "exec", "\"cycles\":3,\"duration_ms\":1500", "3-cycles", false, false, false },
+	{ "double-replay", "both", "", NULL, false, false, false },
+	{ "route-changed", "both", "", NULL, false, false, false },
+	{ "late-attach", "both", "\"duration_ms\":1500", NULL, false, false, false },
+	{ "swapped-vectors", "both", "", NULL, false, false, false },
 	/* long enough after the CPR that the kept VM outlives R6's grace */
-	{ "old-vm-kept", "transfer", "\"duration_ms\":2000", NULL, false, false },
-	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL, false, false },
+	{ "old-vm-kept", "transfer", "\"duration_ms\":2000", NULL, false, false, false },
+	{ "failed-cpr-no-reattach", "both", "\"fail_cpr\":true", NULL, false, false, false },
 	/* MSI-X: vector 1 masked across the CPR (held in the PBA) */
-	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false },
-	{ "pba-dropped", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false },
+	{ "none", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false, false },
+	{ "pba-dropped", "both", "\"mask\":[{\"vector\":1,\"at_ms\":200,\"for_ms\":300}]", "msix-mask", true, false, false },
 };
 
 struct row {
@@ -107,17 +110,19 @@ static int64_t jint(struct json_object *o, const char *k, int64_t dflt)
 static void run_case(const struct acase *c, struct row *row)
 {
 	char dir[600], scn[700], gtp[700], label[64];
-	char *argv[] = { cprv, "run", scn, "--lane", "host", "--json", "-o", dir, "--plan", plan, NULL };
+	char *argv[] = { cprv, "run", scn, "--lane", "host", "--json", "-o", dir, "--plan", plan,
+			 c->full ? "--full-detail" : NULL, NULL };
 	struct json_object *rep, *gt, *exp;
 	struct cmd_result r;
 	time_t t0 = time(NULL);
 	FILE *f;
 
-	snprintf(label, sizeof(label), "%s %s %s%s%s", c->fault, c->mode, c->msi ? "msi" : "msix",
-		 c->label ? " " : "", c->label ? c->label : "");
+	snprintf(label, sizeof(label), "%s %s %s%s%s%s", c->fault, c->mode, c->msi ? "msi" : "msix",
+		 c->label ? " " : "", c->label ? c->label : "", c->full ? " full" : "");
 	snprintf(row->label, sizeof(row->label), "%s", label);
-	snprintf(dir, sizeof(dir), "%s/%s-%s-%s%s%s", workdir, c->fault, c->mode,
-		 c->msi ? "msi" : "msix", c->label ? "-" : "", c->label ? c->label : "");
+	snprintf(dir, sizeof(dir), "%s/%s-%s-%s%s%s%s", workdir, c->fault, c->mode,
+		 c->msi ? "msi" : "msix", c->label ? "-" : "", c->label ? c->label : "",
+		 c->full ? "-full" : "");
 	mkdir(dir, 0755);
 	snprintf(scn, sizeof(scn), "%s/scenario.json", dir);
 	snprintf(gtp, sizeof(gtp), "%s/ground-truth.json", dir);
@@ -189,8 +194,8 @@ static bool wanted(int argc, char **argv, const char *name)
 
 int main(int argc, char **argv)
 {
-	static struct acase cases[128];
-	static struct row rows[128];
+	static struct acase cases[256];
+	static struct row rows[256];
 	char *probe[] = { cprv, "probe", "--json", NULL };
 	const char *modes[] = { "transfer", "exec" };
 	struct cmd_result r;
@@ -223,14 +228,16 @@ int main(int argc, char **argv)
 			continue;
 		for (int msi = 0; msi < (m->msix_only ? 1 : 2); msi++)
 			for (int k = 0; k < 2; k++)
-				if (!strcmp(m->mode, "both") || !strcmp(m->mode, modes[k]))
-					cases[n++] = (struct acase){ m->fault, modes[k], m->extra,
-								     m->label, m->msix_only, msi };
+				for (int full = 0; full < 2; full++)
+					if (!strcmp(m->mode, "both") || !strcmp(m->mode, modes[k]))
+						cases[n++] = (struct acase){ m->fault, modes[k], m->extra,
+									     m->label, m->msix_only, msi,
+									     full };
 	}
 	if (!quick && wanted(argc, argv, "cycles"))
 		cases[n++] = (struct acase){ "none", "transfer",
 					     "\"cycles\":100,\"duration_ms\":40000,\"cpr_at_ms\":200,"
-					     "\"blackout_ms\":10", "100-cycles", false, false };
+					     "\"blackout_ms\":10", "100-cycles", false, false, false };
 
 	printf("%-40s %9s %9s %6s %6s %-12s %-12s %-8s %5s %s\n", "case", "exp lost", "lost",
 	       "exp dup", "dup", "exp rules", "rules", "verdict", "secs", "");

@@ -15,6 +15,8 @@
  * and irqfds on the same eventfds, KVM's replay from a kworker, the old
  * VM closed. The header carries a probe plan with every hook live and
  * scenario kind "rig", so `report` judges it like a recording: PASS.
+ * The steady state's MSIs go into runs per vector, as `record` writes
+ * them (lib/run.h); -F writes every event whole, as --full-detail does.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 
 #include "event.h"
 #include "plan.h"
+#include "run.h"
 #include "trace.h"
 
 #define MAX_VEC 64
@@ -42,6 +45,9 @@ struct gen {
 	int err;
 	unsigned nvec, gen_nr;     /* VMs created so far */
 	uint64_t kvm, ctx[MAX_VEC];
+	bool full;                 /* no runs */
+	struct cprv_run_builder run[MAX_VEC];
+	uint8_t enc[CPRV_RUN_MAX_ENCODED];
 };
 
 static void flush(struct gen *g)
@@ -51,11 +57,9 @@ static void flush(struct gen *g)
 	g->nbuf = 0;
 }
 
-static void add(struct gen *g, uint16_t type, uint16_t flags, uint64_t obj, uint64_t a0,
-		uint64_t a1, uint64_t a2, uint64_t a3, uint64_t dt)
+static void fill(struct gen *g, struct cprv_event *e, uint16_t type, uint16_t flags,
+		 uint64_t obj, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t dt)
 {
-	struct cprv_event *e = &g->buf[g->nbuf++];
-
 	memset(e, 0, sizeof(*e));
 	e->ts = g->now;
 	e->type = type;
@@ -70,8 +74,37 @@ static void add(struct gen *g, uint16_t type, uint16_t flags, uint64_t obj, uint
 	e->a[3] = a3;
 	g->now += dt;
 	g->written++;
+}
+
+static void add(struct gen *g, uint16_t type, uint16_t flags, uint64_t obj, uint64_t a0,
+		uint64_t a1, uint64_t a2, uint64_t a3, uint64_t dt)
+{
+	fill(g, &g->buf[g->nbuf++], type, flags, obj, a0, a1, a2, a3, dt);
 	if (g->nbuf == BUF_EVENTS)
 		flush(g);
+}
+
+/* Vector v's run out: as a run, or a lone MSI as its events. */
+static void run_out(struct gen *g, unsigned v)
+{
+	struct cprv_run_builder *b = &g->run[v];
+	size_t len;
+
+	if (!b->n)
+		return;
+	flush(g);
+	len = cprv_run_finish(b, g->enc);
+	if (len && !g->err)
+		g->err = cprv_trace_write_run(g->w, g->enc, len, b->n * b->nev);
+	else if (!g->err)
+		g->err = cprv_trace_write_events(g->w, b->tmpl, b->nev);
+	b->n = 0;
+}
+
+static void runs_out(struct gen *g)
+{
+	for (unsigned v = 0; v < g->nvec; v++)
+		run_out(g, v);
 }
 
 static void task(struct gen *g, uint32_t pid, uint32_t tid)
@@ -111,10 +144,28 @@ static void qemu_up(struct gen *g)
 /* One write on the irqfd fast path: the MSI and its accept in the writer. */
 static void msi(struct gen *g, unsigned v)
 {
-	add(g, CPRV_EV_EVENTFD_WRITE, 0, g->ctx[v], 1, 0, 20 + v, 0, 200);
-	add(g, CPRV_EV_KVM_MSI_SET_IRQ, CPRV_CTX_EVENTFD_WRITE, g->ctx[v], MSI_ADDR, vector_of(v),
-	    0, 0, 100);
-	add(g, CPRV_EV_APIC_ACCEPT, CPRV_CTX_EVENTFD_WRITE, g->ctx[v], 0, 0, 0, vector_of(v), 700);
+	struct cprv_event e[3];
+
+	fill(g, &e[0], CPRV_EV_EVENTFD_WRITE, 0, g->ctx[v], 1, 0, 20 + v, 0, 200);
+	fill(g, &e[1], CPRV_EV_KVM_MSI_SET_IRQ, CPRV_CTX_EVENTFD_WRITE, g->ctx[v], MSI_ADDR,
+	     vector_of(v), 0, 0, 100);
+	fill(g, &e[2], CPRV_EV_APIC_ACCEPT, CPRV_CTX_EVENTFD_WRITE, g->ctx[v], 0, 0, 0,
+	     vector_of(v), 700);
+	if (g->full) {
+		for (int k = 0; k < 3; k++) {
+			g->buf[g->nbuf++] = e[k];
+			if (g->nbuf == BUF_EVENTS)
+				flush(g);
+		}
+		return;
+	}
+	/* at most 4 ms a run, as the BPF side closes them */
+	if (g->run[v].n && e[0].ts - g->run[v].tmpl[0].ts > 4000000)
+		run_out(g, v);
+	if (!cprv_run_add(&g->run[v], e, 3)) {
+		run_out(g, v);
+		cprv_run_start(&g->run[v], e, 3);
+	}
 }
 
 static void cpr(struct gen *g)
@@ -122,6 +173,7 @@ static void cpr(struct gen *g)
 	uint64_t old = g->kvm;
 	uint32_t old_pid = qemu_pid(g->gen_nr - 1);
 
+	runs_out(g);
 	task(g, old_pid, old_pid);
 	for (unsigned v = 0; v < g->nvec; v++)
 		add(g, CPRV_EV_KVM_IRQFD, 0, g->ctx[v], old, v, CPRV_KVM_IRQFD_FLAG_DEASSIGN, 0, 1000);
@@ -175,10 +227,11 @@ static char *meta_json(unsigned nvec, uint64_t n, unsigned cprs)
 }
 
 static const char usage[] =
-	"usage: gentrace -o FILE [-n EVENTS] [-v VECTORS] [-c CPRS]\n"
+	"usage: gentrace -o FILE [-n EVENTS] [-v VECTORS] [-c CPRS] [-F]\n"
 	"  -n EVENTS   about this many events (default 10000000)\n"
 	"  -v VECTORS  MSI vectors (1..64, default 4)\n"
-	"  -c CPRS     cpr-transfers spread over the trace (default 1)\n";
+	"  -c CPRS     cpr-transfers spread over the trace (default 1)\n"
+	"  -F          every event whole (as record --full-detail), no runs\n";
 
 int main(int argc, char **argv)
 {
@@ -189,13 +242,15 @@ int main(int argc, char **argv)
 	unsigned cprs = 1, nvec = 4, v = 0;
 	char err[256], end[128], *meta;
 	int o;
+	bool full = false;
 
-	while ((o = getopt(argc, argv, "o:n:v:c:h")) != -1) {
+	while ((o = getopt(argc, argv, "o:n:v:c:Fh")) != -1) {
 		switch (o) {
 		case 'o': path = optarg; break;
 		case 'n': n = strtoull(optarg, NULL, 10); break;
 		case 'v': nvec = (unsigned)atoi(optarg); break;
 		case 'c': cprs = (unsigned)atoi(optarg); break;
+		case 'F': full = true; break;
 		case 'h': fputs(usage, stdout); free(g); return 0;
 		default: fputs(usage, stderr); free(g); return 3;
 		}
@@ -214,6 +269,7 @@ int main(int argc, char **argv)
 		return 6;
 	}
 	g->nvec = nvec;
+	g->full = full;
 	g->now = 1000000000ull; /* traces never start at 0 */
 	task(g, DEV_PID, DEV_PID);
 	{
@@ -232,6 +288,7 @@ int main(int argc, char **argv)
 		msi(g, v);
 		v = (v + 1) % nvec;
 	}
+	runs_out(g);
 	g->now += 500000000ull;
 	task(g, 1, 1);
 	add(g, CPRV_EV_MARK, 0, 0, CPRV_MARK_RECORD_STOP, 0, 0, 0, 0);
