@@ -196,13 +196,15 @@ static uint64_t *path_ctxs(const char *trace, size_t *n, uint64_t *per_type)
 	uint64_t *v = NULL;
 	size_t cap = 0, k = 0;
 	struct cprv_event ev;
+	uint64_t mult;
 
 	*n = 0;
 	if (!r)
 		return NULL;
-	while (cprv_trace_next(r, &ev) > 0) {
+	/* runs as their templates: the same counts and ctxs, not expanded */
+	while (cprv_trace_next_mult(r, &ev, &mult) > 0) {
 		if (ev.type < CPRV_EV_MAX)
-			per_type[ev.type]++;
+			per_type[ev.type] += mult;
 		if (!cprv_analysis_names_path_ctx(&ev))
 			continue;
 		if (*n == cap) {

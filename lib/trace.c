@@ -372,6 +372,7 @@ struct cprv_trace_reader {
 	uint32_t n, idx;       /* blocks in raw, next one */
 	uint32_t version;
 	bool in_run;           /* expanding a run (version 2) */
+	uint32_t run_k;        /* next template, for next_mult */
 	struct cprv_run_iter run;
 	struct cprv_trace_note *notes;
 	size_t nnotes, notes_cap, notes_bytes;
@@ -690,12 +691,21 @@ static int load_chunk(struct cprv_trace_reader *r)
 	return 0;
 }
 
-int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
+static int next(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult)
 {
 	int ret;
 
 	for (;;) {
-		if (r->in_run) {
+		if (r->in_run && mult) {
+			/* each template once, standing for the run's every MSI */
+			if (r->run_k < r->run.nev) {
+				*ev = r->run.tmpl[r->run_k++];
+				*mult = r->run.n;
+				r->events += r->run.n;
+				return 1;
+			}
+			r->in_run = false;
+		} else if (r->in_run) {
 			if (cprv_run_next(&r->run, ev)) {
 				r->events++;
 				return 1;
@@ -717,11 +727,14 @@ int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
 				}
 				r->idx += (uint32_t)blocks;
 				r->in_run = true;
+				r->run_k = 0;
 				continue;
 			}
 			cprv_event_decode(rec, ev);
 			r->idx++;
 			r->events++;
+			if (mult)
+				*mult = 1;
 			return 1;
 		}
 		if (r->status != CPRV_TRACE_READING)
@@ -731,6 +744,16 @@ int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
 		if (ret < 0)
 			return ret;
 	}
+}
+
+int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
+{
+	return next(r, ev, NULL);
+}
+
+int cprv_trace_next_mult(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult)
+{
+	return next(r, ev, mult);
 }
 
 const struct cprv_trace_note *cprv_trace_notes(const struct cprv_trace_reader *r,

@@ -166,6 +166,14 @@ const char *cprv_trace_meta(const struct cprv_trace_reader *r);
  */
 int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev);
 
+/*
+ * Like cprv_trace_next, but a run comes out as its template events, each
+ * once with *mult = the MSIs it stands for (1 for a plain event): counts
+ * and identities without expanding every MSI. Do not mix with
+ * cprv_trace_next on one reader.
+ */
+int cprv_trace_next_mult(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult);
+
 /* META notes and END JSON read so far (all of them once next returned 0). */
 const struct cprv_trace_note *cprv_trace_notes(const struct cprv_trace_reader *r,
 					       size_t *n);

@@ -265,6 +265,25 @@ static void test_trace_with_runs(void **state)
 	assert_int_equal(cprv_trace_status(r), CPRV_TRACE_COMPLETE);
 	assert_int_equal(cprv_trace_events_read(r), n);
 	cprv_trace_reader_close(r);
+	/* templates with their multiplicity: the same counts, per type too */
+	{
+		uint64_t mult, sum = 0, closes = 0, writes = 0, records = 0;
+
+		r = cprv_trace_reader_open(path, err, sizeof(err));
+		assert_non_null(r);
+		while (cprv_trace_next_mult(r, &ev, &mult) > 0) {
+			sum += mult;
+			records++;
+			closes += ev.type == CPRV_EV_CLOSE ? mult : 0;
+			writes += ev.type == CPRV_EV_EVENTFD_WRITE ? mult : 0;
+		}
+		assert_int_equal(sum, n);
+		assert_int_equal(closes, nmsi / 700);
+		assert_int_equal(writes, nmsi);
+		assert_true(records < n / 10); /* runs did not expand */
+		assert_int_equal(cprv_trace_events_read(r), n);
+		cprv_trace_reader_close(r);
+	}
 	unlink(path);
 	free(all);
 }
