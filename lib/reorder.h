@@ -12,7 +12,11 @@
 
 struct cprv_reorder;
 
-/* window: events held back before the oldest is released (0: 65536). */
+/*
+ * window: events held back before the oldest is released (0: 262144; that
+ * allocates 42 MiB, of which an in-order trace touches 18). NULL if out of
+ * memory or window >= 2^31.
+ */
 struct cprv_reorder *cprv_reorder_new(size_t window);
 void cprv_reorder_free(struct cprv_reorder *r);
 

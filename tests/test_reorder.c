@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include "reorder.h"
 
@@ -66,12 +67,431 @@ static void counts_events_later_than_the_window(void **state)
 	cprv_reorder_free(r);
 }
 
+/*
+ * The reference: the window's definition, literally. Held events in an
+ * array sorted by (ts, arrival); a push with `window` held first releases
+ * the smallest; an event released older than one released before is late.
+ */
+struct ref_item {
+	uint64_t ts, seq;
+};
+
+struct ref {
+	struct ref_item *buf, *v;  /* v: the held ones, within buf */
+	size_t n, window;
+	uint64_t seq, last_ts, late;
+};
+
+static int ref_item_less(const struct ref_item *a, const struct ref_item *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static void ref_init(struct ref *f, size_t window)
+{
+	memset(f, 0, sizeof(*f));
+	f->window = window;
+	f->buf = f->v = malloc(2 * window * sizeof(*f->v));
+	assert_non_null(f->buf);
+}
+
+/* Pops the smallest into *seq; 0 if empty. */
+static int ref_pop(struct ref *f, uint64_t *seq)
+{
+	if (!f->n)
+		return 0;
+	*seq = f->v[0].seq;
+	if (f->v[0].ts < f->last_ts)
+		f->late++;
+	else
+		f->last_ts = f->v[0].ts;
+	f->v++;
+	f->n--;
+	return 1;
+}
+
+static int ref_push(struct ref *f, uint64_t ts, uint64_t *seq)
+{
+	struct ref_item it = { ts, f->seq++ };
+	size_t lo = 0, hi;
+	int popped = 0;
+
+	if (f->n == f->window)
+		popped = ref_pop(f, seq);
+	if (f->v + f->n == f->buf + 2 * f->window) {
+		memmove(f->buf, f->v, f->n * sizeof(*f->v));
+		f->v = f->buf;
+	}
+	hi = f->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ref_item_less(&f->v[mid], &it))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(f->v + lo + 1, f->v + lo, (f->n - lo) * sizeof(*f->v));
+	f->v[lo] = it;
+	f->n++;
+	return popped;
+}
+
+/* ---- inputs: timestamps in arrival order ---- */
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t rnd(uint64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n ? rng % n : 0;
+}
+
+struct arrival {
+	uint64_t key, ts;
+};
+
+static int cmp_arrival(const void *x, const void *y)
+{
+	const struct arrival *a = x, *b = y;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/*
+ * n timestamps, non-decreasing in steps of 0..step-1 (0: ties), each
+ * arriving up to d-1 places after its place in timestamp order: no event
+ * is passed by one d or more places newer.
+ */
+static uint64_t *jittered(size_t n, uint64_t step, size_t d)
+{
+	struct arrival *a = malloc(n * sizeof(*a));
+	uint64_t *ts = malloc(n * sizeof(*ts)), t = 1000;
+
+	assert_non_null(a);
+	assert_non_null(ts);
+	for (size_t i = 0; i < n; i++) {
+		t += rnd(step);
+		/* key unique: place * n + i keeps qsort's tie order irrelevant */
+		a[i].key = (i + rnd(d)) * n + i;
+		a[i].ts = t;
+	}
+	qsort(a, n, sizeof(*a), cmp_arrival);
+	for (size_t i = 0; i < n; i++)
+		ts[i] = a[i].ts;
+	free(a);
+	return ts;
+}
+
+/* k sorted streams (CPUs, expanded runs) interleaved at random. */
+static uint64_t *interleaved(size_t n, unsigned k, uint64_t step, uint64_t spread)
+{
+	uint64_t *ts = malloc(n * sizeof(*ts)), *t = calloc(k, sizeof(*t));
+
+	assert_non_null(ts);
+	assert_non_null(t);
+	for (unsigned s = 0; s < k; s++)
+		t[s] = 1000 + rnd(spread);
+	for (size_t i = 0; i < n; i++) {
+		unsigned s = (unsigned)rnd(k);
+
+		t[s] += rnd(step);
+		ts[i] = t[s];
+	}
+	free(t);
+	return ts;
+}
+
+/* blocks of b timestamps, each block in decreasing order */
+static uint64_t *reversed(size_t n, size_t b)
+{
+	uint64_t *ts = malloc(n * sizeof(*ts));
+
+	assert_non_null(ts);
+	for (size_t i = 0; i < n; i++)
+		ts[i] = 1000 + (i / b) * b + (b - 1 - i % b);
+	return ts;
+}
+
+/* a live stream with 1 event in `every` held back `lag` places (stragglers) */
+static uint64_t *stragglers(size_t n, size_t every, size_t lag)
+{
+	struct arrival *a = malloc(n * sizeof(*a));
+	uint64_t *ts = malloc(n * sizeof(*ts));
+
+	assert_non_null(a);
+	assert_non_null(ts);
+	for (size_t i = 0; i < n; i++) {
+		a[i].key = (i + (rnd(every) ? 0 : lag)) * n + i;
+		a[i].ts = 1000 + i * 3;
+	}
+	qsort(a, n, sizeof(*a), cmp_arrival);
+	for (size_t i = 0; i < n; i++)
+		ts[i] = a[i].ts;
+	free(a);
+	return ts;
+}
+
+/* runs: sorted chunks of `len`, every other one arriving `lag` chunks late */
+static uint64_t *late_runs(size_t n, size_t len, size_t lag)
+{
+	struct arrival *a = malloc(n * sizeof(*a));
+	uint64_t *ts = malloc(n * sizeof(*ts));
+
+	assert_non_null(a);
+	assert_non_null(ts);
+	for (size_t i = 0; i < n; i++) {
+		size_t c = i / len;
+
+		a[i].key = ((c % 2 ? c + lag : c) * len + i % len) * n + i;
+		a[i].ts = 1000 + i;
+	}
+	qsort(a, n, sizeof(*a), cmp_arrival);
+	for (size_t i = 0; i < n; i++)
+		ts[i] = a[i].ts;
+	free(a);
+	return ts;
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+	const struct ref_item *a = x, *b = y;
+
+	return ref_item_less(a, b) ? -1 : ref_item_less(b, a);
+}
+
+/*
+ * Feeds ts[0..n) through a window of `window` (0: the default, given as
+ * ref_window to the reference) and checks every push's result and every
+ * released event against the reference; when nothing was late, also
+ * against a plain sort by (ts, arrival). Returns the late count.
+ */
+static uint64_t check_window(const uint64_t *ts, size_t n, size_t window, size_t ref_window)
+{
+	struct cprv_reorder *r = cprv_reorder_new(window);
+	struct ref f;
+	struct ref_item *sorted = malloc(n * sizeof(*sorted));
+	uint64_t *got = malloc(n * sizeof(*got)), seq = 0;
+	struct cprv_event ev = { 0 }, out;
+	size_t k = 0;
+
+	assert_non_null(r);
+	assert_non_null(sorted);
+	assert_non_null(got);
+	ref_init(&f, ref_window);
+	for (size_t i = 0; i < n; i++) {
+		int a, b;
+
+		ev.ts = ts[i];
+		ev.a[0] = i;
+		ev.a[3] = ~(uint64_t)i;      /* the whole event travels */
+		ev.cpu = (uint32_t)(i & 7);
+		a = cprv_reorder_push(r, &ev, &out);
+		b = ref_push(&f, ts[i], &seq);
+		assert_int_equal(a, b);
+		if (a) {
+			assert_int_equal(out.a[0], seq);
+			assert_int_equal(out.ts, ts[seq]);
+			assert_int_equal(out.a[3], ~seq);
+			assert_int_equal(out.cpu, seq & 7);
+			got[k++] = out.a[0];
+		}
+	}
+	while (cprv_reorder_pop(r, &out)) {
+		assert_true(ref_pop(&f, &seq));
+		assert_int_equal(out.a[0], seq);
+		assert_int_equal(out.ts, ts[seq]);
+		got[k++] = out.a[0];
+	}
+	assert_false(ref_pop(&f, &seq));
+	assert_false(cprv_reorder_pop(r, &out));
+	assert_int_equal(k, n);
+	assert_int_equal(cprv_reorder_late(r), f.late);
+	if (!f.late) {
+		for (size_t i = 0; i < n; i++)
+			sorted[i] = (struct ref_item){ ts[i], i };
+		qsort(sorted, n, sizeof(*sorted), cmp_item);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(got[i], sorted[i].seq);
+	}
+	cprv_reorder_free(r);
+	free(f.buf);
+	free(sorted);
+	free(got);
+	return f.late;
+}
+
+static uint64_t check(const uint64_t *ts, size_t n, size_t window)
+{
+	return check_window(ts, n, window, window);
+}
+
+static const size_t windows[] = { 1, 2, 3, 5, 16, 17, 64, 1000, 1024, 1025, 3000 };
+#define NWIN (sizeof(windows) / sizeof(windows[0]))
+
+/* Displaced less than the window: sorted, nothing late, at every size. */
+static void jitter_inside_the_window_sorts(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 4 * windows[w] + 5000;
+		/* steps of 0..2: a third of neighbours tie */
+		uint64_t *ts = jittered(n, 3, windows[w]);
+
+		assert_int_equal(check(ts, n, windows[w]), 0);
+		free(ts);
+	}
+}
+
+/* Displaced more than the window: some late, released as the window says. */
+static void jitter_past_the_window_is_late(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 4 * windows[w] + 5000;
+		uint64_t *ts = jittered(n, 5, 4 * windows[w] + 4);
+
+		assert_true(check(ts, n, windows[w]) > 0);
+		free(ts);
+	}
+}
+
+/* Sorted input, with and without ties, comes out as it went in. */
+static void sorted_input(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 3 * windows[w] + 3000;
+		uint64_t *ts = jittered(n, 2, 1);
+
+		assert_int_equal(check(ts, n, windows[w]), 0);
+		for (size_t i = 0; i < n; i++)
+			ts[i] = 42;   /* all tied */
+		assert_int_equal(check(ts, n, windows[w]), 0);
+		free(ts);
+	}
+}
+
+/* Reversed blocks no longer than the window come out sorted. */
+static void reversed_within_the_window(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 5 * windows[w] + 1000;
+		uint64_t *ts = reversed(n, windows[w]);
+
+		assert_int_equal(check(ts, n, windows[w]), 0);
+		free(ts);
+		/* one longer than the window: the block's last is late */
+		ts = reversed(n, windows[w] + 1);
+		assert_true(check(ts, n, windows[w]) > 0);
+		free(ts);
+	}
+}
+
+/* A few to many sorted streams interleaved (more streams than lanes). */
+static void interleaved_streams(void **state)
+{
+	static const unsigned ks[] = { 1, 2, 3, 8, 9, 20, 100 };
+
+	for (size_t w = 0; w < NWIN; w++)
+		for (size_t s = 0; s < sizeof(ks) / sizeof(ks[0]); s++) {
+			size_t n = 3 * windows[w] + 3000;
+			uint64_t *ts = interleaved(n, ks[s], 4, 50 * ks[s]);
+
+			check(ts, n, windows[w]);
+			free(ts);
+		}
+}
+
+/* Stragglers (preempted between clock and ring buffer) and late runs. */
+static void stragglers_and_late_runs(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 4 * windows[w] + 6000;
+		size_t lag = windows[w] > 2 ? windows[w] - 2 : 0;
+		uint64_t *ts = stragglers(n, 50, lag);
+
+		assert_int_equal(check(ts, n, windows[w]), 0);
+		free(ts);
+		/* (late past the window once the ones in flight are counted too) */
+		ts = stragglers(n, 50, 2 * windows[w] + 100);
+		assert_true(check(ts, n, windows[w]) > 0);
+		free(ts);
+		/* runs of 100 arriving a run late: inside the window from 200 on */
+		ts = late_runs(n, 100, 1);
+		if (windows[w] >= 200)
+			assert_int_equal(check(ts, n, windows[w]), 0);
+		else
+			assert_true(check(ts, n, windows[w]) > 0);
+		free(ts);
+		/* runs of 700, 3 runs late: lane blocks chained and spilled */
+		ts = late_runs(n, 700, 3);
+		check(ts, n, windows[w]);
+		free(ts);
+	}
+}
+
+/* Anything at all: random timestamps, arbitrary lateness. */
+static void random_timestamps(void **state)
+{
+	for (size_t w = 0; w < NWIN; w++) {
+		size_t n = 2 * windows[w] + 3000;
+		uint64_t *ts = malloc(n * sizeof(*ts));
+
+		assert_non_null(ts);
+		for (size_t i = 0; i < n; i++)
+			ts[i] = rnd(n / 4 + 1);   /* many ties */
+		check(ts, n, windows[w]);
+		free(ts);
+	}
+}
+
+/* A default window holds 262144 events before releasing the first. */
+static void default_window(void **state)
+{
+	size_t n = 262144 + 50000;
+	uint64_t *ts = jittered(n, 100, 20000);
+
+	assert_int_equal(check_window(ts, n, 0, 262144), 0);
+	free(ts);
+}
+
+/* Emptied and filled again: lateness counts against the last released. */
+static void refill_after_draining(void **state)
+{
+	struct cprv_reorder *r = cprv_reorder_new(8);
+	struct cprv_event ev = { 0 }, out;
+	uint64_t expect[] = { 10, 20, 30, 40, 5, 50, 60 }, k = 0;
+
+	for (int round = 0; round < 2; round++) {
+		static const uint64_t in[2][4] = { { 30, 10, 40, 20 }, { 60, 5, 50, 0 } };
+
+		for (int i = 0; i < (round ? 3 : 4); i++) {
+			ev.ts = in[round][i];
+			assert_int_equal(cprv_reorder_push(r, &ev, &out), 0);
+		}
+		while (cprv_reorder_pop(r, &out))
+			assert_int_equal(out.ts, expect[k++]);
+	}
+	assert_int_equal(k, 7);
+	assert_int_equal(cprv_reorder_late(r), 1); /* 5, after 40 */
+	cprv_reorder_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(restores_order_within_window),
 		cmocka_unit_test(ties_keep_arrival_order),
 		cmocka_unit_test(counts_events_later_than_the_window),
+		cmocka_unit_test(jitter_inside_the_window_sorts),
+		cmocka_unit_test(jitter_past_the_window_is_late),
+		cmocka_unit_test(sorted_input),
+		cmocka_unit_test(reversed_within_the_window),
+		cmocka_unit_test(interleaved_streams),
+		cmocka_unit_test(stragglers_and_late_runs),
+		cmocka_unit_test(random_timestamps),
+		cmocka_unit_test(default_window),
+		cmocka_unit_test(refill_after_draining),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
