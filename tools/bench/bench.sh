@@ -8,8 +8,9 @@
 #   BENCH_ONLY      parts to run, comma separated: irqfd,analysis,e2e (default all)
 #   BENCH_EVENTS    events in the synthetic trace for `report` (default 10000000;
 #                   BENCH_EVENTS=100000000 for issue 7's 100M figure)
-#   BENCH_PAIRS, BENCH_SECONDS, BENCH_THREADS, BENCH_RATES, BENCH_RATE_PAIRS
-#                   see irqfd.sh
+#   BENCH_PAIRS, BENCH_SECONDS, BENCH_THREADS, BENCH_RATES, BENCH_RATE_PAIRS,
+#   BENCH_PEERS     see irqfd.sh (BENCH_PEERS: trace-cmd perf bpftrace-printf
+#                   bpftrace-count by default, empty for none)
 #   BENCH_OUT       where raw results go (default BUILD/bench/out; must be below
 #                   the current directory, L1 writes there)
 set -u
@@ -41,10 +42,17 @@ if want irqfd; then
 		"$HERE/irqfd.sh" "$B" "$OUT"
 		rc=$?
 	else
+		# L1's / is this host's, read-only: install the peers here first
+		(
+			# shellcheck source=tools/bench/peers.sh
+			. "$HERE/peers.sh"
+			peers_install "${BENCH_PEERS-$PEERS_ALL}"
+		)
 		# l1-run passes no environment of its own accord: hand on BENCH_*
+		# (BENCH_RATES and BENCH_PEERS mean something when set and empty)
 		envs=()
-		for v in BENCH_PAIRS BENCH_SECONDS BENCH_THREADS BENCH_RATES BENCH_RATE_PAIRS; do
-			[ -n "${!v:-}" ] && envs+=(--env "$v=${!v}")
+		for v in BENCH_PAIRS BENCH_SECONDS BENCH_THREADS BENCH_RATES BENCH_RATE_PAIRS BENCH_PEERS; do
+			[ -n "${!v+set}" ] && envs+=(--env "$v=${!v}")
 		done
 		"$ROOT/tools/l1-run" --mem 4G --timeout "${BENCH_L1_TIMEOUT:-2400}" "${envs[@]}" -- \
 			"$HERE/irqfd.sh" "$B" "$OUT"
@@ -52,9 +60,12 @@ if want irqfd; then
 	fi
 	if [ -s "$OUT/irqfd.raw" ]; then
 		lane=$(kv lane "$OUT/irqfd.env")
-		row "irqfd lane" "$(tr '\n' ' ' <"$OUT/irqfd.env")" \
+		row "irqfd lane" "$(grep -v '^peers_s=' "$OUT/irqfd.env" | tr '\n' ' ')" \
 			"$([ "$lane" = l1-tcg ] && echo 'nested L1 under QEMU TCG: only ratios compare with PEERS.md' || echo 'this kernel')"
 		awk -v lane="$lane" -v eqrate="$(kv native_equivalent_rate "$OUT/irqfd.env")" -f "$HERE/summarize.awk" "$OUT/irqfd.raw" >>"$TABLE"
+		ps=$(kv peers_s "$OUT/irqfd.env")
+		[ -n "$ps" ] && row "irqfd peers: bench time" "${ps} s" \
+			"the peers' runs, their unprobed partners and counting their events ($(kv peers "$OUT/irqfd.env" | tr ',' ' '))"
 	fi
 	[ "$rc" = 0 ] || row "irqfd" "incomplete (exit $rc)" "see the messages above"
 fi
