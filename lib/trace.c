@@ -564,6 +564,30 @@ static int add_note(struct cprv_trace_reader *r, uint64_t ts, size_t len)
 }
 
 /*
+ * uncompress2 without zlib's adler32 of the output: the chunk's CRC32 has
+ * already vouched for every compressed byte, and the adler32 was a quarter
+ * of `report`'s CPU on whole-event traces.
+ */
+static int inflate_chunk(uint8_t *dst, uLong dst_len, const uint8_t *src, uLong src_len,
+			 uLongf *dlen, uLong *slen)
+{
+	z_stream zs = { .next_in = (Bytef *)src, .avail_in = (uInt)src_len,
+			.next_out = dst, .avail_out = (uInt)dst_len };
+	int ret = inflateInit(&zs);
+
+	if (ret != Z_OK)
+		return ret;
+	inflateValidate(&zs, 0);
+	ret = inflate(&zs, Z_FINISH);
+	*dlen = zs.total_out;
+	*slen = zs.total_in;
+	inflateEnd(&zs);
+	if (ret == Z_STREAM_END)
+		return Z_OK;
+	return ret == Z_OK || ret == Z_BUF_ERROR ? Z_DATA_ERROR : ret;
+}
+
+/*
  * Read the chunk at r->off. Afterwards either r->n > 0 (events to return),
  * or the status is final, or a META chunk was consumed (call again).
  * Returns 0, or -errno for I/O and memory errors (retryable).
@@ -635,9 +659,7 @@ static int load_chunk(struct cprv_trace_reader *r)
 	if ((uint32_t)crc32(0, r->comp, comp_len) != crc)
 		return stop(r, CPRV_TRACE_CORRUPT, "CRC mismatch");
 
-	dlen = raw_len;
-	slen = comp_len;
-	ret = uncompress2(r->raw, &dlen, r->comp, &slen);
+	ret = inflate_chunk(r->raw, raw_len, r->comp, comp_len, &dlen, &slen);
 	if (ret == Z_MEM_ERROR)
 		return -ENOMEM;
 	if (ret != Z_OK)
