@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "evassert.h"
 #include "run.h"
 #include "trace.h"
 
@@ -47,17 +48,6 @@ static void make_msi(struct cprv_event *e, uint32_t nev, uint64_t t0, uint64_t c
 	}
 }
 
-static void assert_same(const struct cprv_event *a, const struct cprv_event *b)
-{
-	assert_int_equal(a->ts, b->ts);
-	assert_int_equal(a->type, b->type);
-	assert_int_equal(a->flags, b->flags);
-	assert_int_equal(a->cpu, b->cpu);
-	assert_int_equal(a->pid, b->pid);
-	assert_int_equal(a->tid, b->tid);
-	assert_int_equal(a->obj, b->obj);
-	assert_memory_equal(a->a, b->a, sizeof(a->a));
-}
 
 /* n MSIs of nev events into one run; expanded, they are the same events. */
 static void round_trip(uint32_t nev, uint64_t n)
@@ -90,7 +80,7 @@ static void round_trip(uint32_t nev, uint64_t n)
 	assert_int_equal(blocks * CPRV_EVENT_SIZE, len);
 	assert_int_equal(cprv_run_events(&it), n * nev);
 	while (cprv_run_next(&it, &ev))
-		assert_same(&ev, &in[i++]);
+		assert_event_equal(&ev, &in[i++]);
 	assert_int_equal(i, n * nev);
 out:
 	free(in);
@@ -258,7 +248,7 @@ static void test_trace_with_runs(void **state)
 	assert_non_null(r);
 	while (cprv_trace_next(r, &ev) > 0) {
 		assert_true(got < n);
-		assert_same(&ev, &all[got]);
+		assert_event_equal(&ev, &all[got]);
 		got++;
 	}
 	assert_int_equal(got, n);

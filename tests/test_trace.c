@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "evassert.h"
 #include "trace.h"
 
 static char tmpdir[64];
@@ -131,18 +132,6 @@ static void mixed_events(struct cprv_event *ev, size_t n)
 	}
 }
 
-static void assert_event_equal(const struct cprv_event *a, const struct cprv_event *b)
-{
-	assert_int_equal(a->ts, b->ts);
-	assert_int_equal(a->type, b->type);
-	assert_int_equal(a->flags, b->flags);
-	assert_int_equal(a->cpu, b->cpu);
-	assert_int_equal(a->pid, b->pid);
-	assert_int_equal(a->tid, b->tid);
-	assert_int_equal(a->obj, b->obj);
-	for (int j = 0; j < 4; j++)
-		assert_int_equal(a->a[j], b->a[j]);
-}
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
