@@ -82,6 +82,7 @@ struct cpu_state {
 	struct tag irqfd;    /* last irqfd_wakeup, consumed by the injection */
 	struct tag inject;   /* last kvm_msi_set_irq tag, for the accept */
 	__u32 inject_tid;
+	__u32 inject_kept;   /* ... and whether it was recorded (not another VM's) */
 	__u32 write_tid;     /* inside write() to an eventfd: tid and ... */
 	struct tag write;    /* ... the tag its injections get */
 };
@@ -936,16 +937,19 @@ static __always_inline int on_msi_set_irq(__u64 address, __u64 data)
 
 	bump(CPRV_HOOK_KVM_MSI_SET_IRQ);
 	current_tag(&t, now);
-	if (c) {
-		c->inject = t;
-		c->inject.ts = now;
-		c->inject_tid = (__u32)bpf_get_current_pid_tgid();
-	}
 	/* Other VMs on this host: an injection nothing recorded started (no
 	 * recorded write or ioctl, no vfio irq, no kworker replay) in a
 	 * process outside the recording is theirs, and MSI addresses and
 	 * vectors repeat across VMs. Its accept follows it out (on_accept). */
-	if (t.kind == CPRV_CTX_NONE && !is_tracked())
+	bool kept = t.kind != CPRV_CTX_NONE || is_tracked();
+
+	if (c) {
+		c->inject = t;
+		c->inject.ts = now;
+		c->inject_tid = (__u32)bpf_get_current_pid_tgid();
+		c->inject_kept = kept;
+	}
+	if (!kept)
 		return 0;
 	/* KVM_SIGNAL_MSI, a workqueue replay: the MSI starts here */
 	if (!stash_mine())
@@ -1007,10 +1011,16 @@ static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 	struct tag t = {};
 
 	bump(CPRV_HOOK_APIC_ACCEPT);
-	if (c && c->inject_tid == tid && now - c->inject.ts < tag_fresh_ns)
-		t = c->inject;
-	if (t.kind == CPRV_CTX_NONE && !is_tracked())
-		return 0; /* another VM's, as in on_msi_set_irq */
+	if (c && c->inject_tid == tid) {
+		/* the accept of the MSI this context just computed: it goes
+		 * where that MSI went, however long KVM took in between (TCG) */
+		if (!c->inject_kept)
+			return 0;
+		if (now - c->inject.ts < tag_fresh_ns)
+			t = c->inject;
+	} else if (!is_tracked()) {
+		return 0; /* no MSI of ours before it: a timer, an IPI, another VM's */
+	}
 	emit_at(now, CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid, dm | ((__u64)tm << 16), t.aux, vec);
 	stash_close(ST_BY_MSI);
 	return 0;

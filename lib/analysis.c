@@ -146,7 +146,7 @@ static bool off_path(const struct cprv_analysis *a, const struct cprv_event *ev)
 static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_fire *fires,
 		     size_t n_fires, uint64_t ovf_n, uint64_t ovf_first,
 		     const struct an_fire *ovf_fire, uint64_t end_ts, bool freed, bool held,
-		     const struct an_vm *dead)
+		     const struct an_vm *dead, uint64_t dead_since)
 {
 	struct an_lvec *lv = c->lv;
 
@@ -157,14 +157,18 @@ static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_
 		/* an overflow run counts as lost if any of it could be */
 		uint64_t first = ovf ? ovf_first : f->ts;
 
-		if (freed || dead || end_ts - first >= a->o.settle_ns) {
+		/* fired after its irqfd had gone for good: lost however recent */
+		bool orphan = dead && first >= dead_since;
+
+		if (freed || orphan || end_ts - first >= a->o.settle_ns) {
 			a->t.lost += n;
 			lv->pub.lost += n;
 			if (held)
 				a->t.held_lost += n;
 			if (f->cycle)
 				a->cycles[f->cycle - 1].lost += n;
-			if (an_chain_lost(a, c, f, freed ? 0 : end_ts, held, ovf ? n : 0, dead))
+			if (an_chain_lost(a, c, f, freed ? 0 : end_ts, held, ovf ? n : 0,
+					  orphan ? dead : NULL))
 				return -ENOMEM;
 		} else {
 			a->t.in_flight += n;
@@ -176,10 +180,13 @@ static int judge_run(struct cprv_analysis *a, struct an_ctx *c, const struct an_
 
 /*
  * At the end: the VM that last took c's signals, if it is gone and no
- * irqfd took c since. Its uncovered fires then have no one left to inject
- * them, however recent: lost, not in flight.
+ * irqfd took c since; *since = when that irqfd ended. Fires after that
+ * have no one left to inject them, however recent: lost, not in flight.
+ * (A fire while the irqfd was still there, just before the VM was shut
+ * down at the end of a run, stays in flight.)
  */
-static const struct an_vm *dead_consumer(const struct cprv_analysis *a, const struct an_ctx *c)
+static const struct an_vm *dead_consumer(const struct cprv_analysis *a, const struct an_ctx *c,
+					 uint64_t *since)
 {
 	const struct an_binding *b = an_binding_last(a, c->addr);
 	const struct an_vm *vm;
@@ -189,6 +196,7 @@ static const struct an_vm *dead_consumer(const struct cprv_analysis *a, const st
 			return NULL;
 	if (!b || !(vm = an_map_get(&a->vms, b->kvm)) || !vm->gone)
 		return NULL;
+	*since = b->deassign_ts;
 	return vm;
 }
 
@@ -196,12 +204,13 @@ static const struct an_vm *dead_consumer(const struct cprv_analysis *a, const st
 static int judge_uncovered(struct cprv_analysis *a, struct an_ctx *c,
 			   uint64_t end_ts, bool freed)
 {
-	const struct an_vm *dead = freed || !a->finished ? NULL : dead_consumer(a, c);
+	uint64_t since = 0;
+	const struct an_vm *dead = freed || !a->finished ? NULL : dead_consumer(a, c, &since);
 
 	if (judge_run(a, c, c->fires, c->n_fires, c->ovf_n, c->ovf_first, &c->ovf_fire,
-		      end_ts, freed, false, dead) ||
+		      end_ts, freed, false, dead, since) ||
 	    judge_run(a, c, c->held, c->n_held, c->held_ovf_n, c->held_ovf_first,
-		      &c->held_ovf_fire, end_ts, freed, true, dead))
+		      &c->held_ovf_fire, end_ts, freed, true, dead, since))
 		return -ENOMEM;
 	c->n_fires = 0;
 	c->ovf_n = 0;
