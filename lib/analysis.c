@@ -269,12 +269,11 @@ struct an_vm *an_vm_run_by(const struct cprv_analysis *a, uint32_t pid)
 	return best;
 }
 
-struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
+/* A new VM under kvm in the map (replacing whatever was there) and the list. */
+static struct an_vm *vm_new(struct cprv_analysis *a, uint64_t kvm)
 {
-	struct an_vm *vm = an_map_get(&a->vms, kvm);
+	struct an_vm *vm;
 
-	if (vm || !create)
-		return vm;
 	if (an_grow(&a->vm_list, &a->cap_vm, a->n_vm + 1, sizeof(*a->vm_list)))
 		return NULL;
 	vm = calloc(1, sizeof(*vm));
@@ -287,6 +286,15 @@ struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
 	}
 	a->vm_list[a->n_vm++] = vm;
 	return vm;
+}
+
+struct an_vm *an_vm_get(struct cprv_analysis *a, uint64_t kvm, bool create)
+{
+	struct an_vm *vm = an_map_get(&a->vms, kvm);
+
+	if (vm || !create)
+		return vm;
+	return vm_new(a, kvm);
 }
 
 const struct an_route *an_vm_route(const struct cprv_analysis *a, uint64_t kvm, uint32_t gsi)
@@ -470,7 +478,6 @@ static int on_route(struct cprv_analysis *a, const struct cprv_event *ev)
 static int vm_retire(struct cprv_analysis *a, struct an_vm *old, uint64_t ts)
 {
 	uint64_t raw = old->kvm, id = (raw & 0xffffffffffffull) | (uint64_t)++a->vm_gen << 48;
-	struct an_vm *vm;
 
 	an_vm_end_bindings(a, raw, ts);
 	if (!old->gone) {
@@ -490,16 +497,7 @@ static int vm_retire(struct cprv_analysis *a, struct an_vm *old, uint64_t ts)
 		if (a->cycles[i].new_vm == raw)
 			a->cycles[i].new_vm = id;
 	}
-	if (an_grow(&a->vm_list, &a->cap_vm, a->n_vm + 1, sizeof(*a->vm_list)))
-		return -ENOMEM;
-	vm = calloc(1, sizeof(*vm));
-	if (!vm || an_map_put(&a->vms, raw, vm)) {
-		free(vm);
-		return -ENOMEM;
-	}
-	vm->kvm = raw;
-	a->vm_list[a->n_vm++] = vm;
-	return 0;
+	return vm_new(a, raw) ? 0 : -ENOMEM;
 }
 
 static int on_create_vm(struct cprv_analysis *a, const struct cprv_event *ev)
