@@ -15,7 +15,7 @@
 #include "probes.h"
 #include "record.h"
 #include "trace.h"
-#include "event.h"
+#include "run.h"
 
 #define BATCH 1024
 
@@ -52,12 +52,12 @@ static int flush_batch(struct rec *r)
 static int on_run(void *arg, const uint8_t *enc, size_t len)
 {
 	struct rec *r = arg;
-	uint64_t n = cprv_get_le64(enc + 32) * cprv_get_le16(enc + 10);
+	uint64_t n = cprv_run_encoded_events(enc);
 
 	if (flush_batch(r))
 		return 0;
 	if (!r->err) {
-		int rc = cprv_trace_write_run(r->w, enc, len, n);
+		int rc = cprv_trace_write_run(r->w, enc, len);
 
 		if (rc)
 			r->err = rc;

@@ -11,12 +11,28 @@ static size_t delta_stride(uint32_t nev)
 	return 4 + 2 * (size_t)(nev - 1);
 }
 
+/* The file encoding of header h (a2 filled in here), nev templates and
+ * dbytes of little-endian deltas; its length. */
+static size_t encode(uint8_t *out, struct cprv_event h, const struct cprv_event *tmpl,
+		     uint32_t nev, const uint8_t *d, size_t dbytes)
+{
+	size_t pad = (CPRV_EVENT_SIZE - dbytes % CPRV_EVENT_SIZE) % CPRV_EVENT_SIZE;
+	size_t blocks = nev + (dbytes + pad) / CPRV_EVENT_SIZE;
+
+	h.a[2] = blocks;
+	cprv_event_encode(&h, out);
+	for (uint32_t k = 0; k < nev; k++)
+		cprv_event_encode(&tmpl[k], out + (1 + k) * CPRV_EVENT_SIZE);
+	memcpy(out + (1 + nev) * CPRV_EVENT_SIZE, d, dbytes);
+	memset(out + (1 + nev) * CPRV_EVENT_SIZE + dbytes, 0, pad);
+	return (1 + blocks) * CPRV_EVENT_SIZE;
+}
+
 size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out)
 {
 	const struct cprv_event *hdr = blob, *tmpl = hdr + 1;
-	struct cprv_event h;
 	uint32_t nev;
-	size_t dbytes, pad, blocks;
+	size_t dbytes;
 
 	if (size < 2 * sizeof(*hdr) || hdr->type != CPRV_EV_RUN)
 		return 0;
@@ -26,17 +42,13 @@ size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out)
 	    dbytes != (hdr->a[0] - 1) * delta_stride(nev) ||
 	    size != (1 + nev) * sizeof(*hdr) + dbytes)
 		return 0;
-	pad = (CPRV_EVENT_SIZE - dbytes % CPRV_EVENT_SIZE) % CPRV_EVENT_SIZE;
-	blocks = nev + (dbytes + pad) / CPRV_EVENT_SIZE;
-	h = *hdr;
-	h.a[2] = blocks;
-	cprv_event_encode(&h, out);
-	for (uint32_t k = 0; k < nev; k++)
-		cprv_event_encode(&tmpl[k], out + (1 + k) * CPRV_EVENT_SIZE);
 	/* the BPF side wrote the deltas little-endian, byte by byte */
-	memcpy(out + (1 + nev) * CPRV_EVENT_SIZE, tmpl + nev, dbytes);
-	memset(out + (1 + nev) * CPRV_EVENT_SIZE + dbytes, 0, pad);
-	return (1 + blocks) * CPRV_EVENT_SIZE;
+	return encode(out, *hdr, tmpl, nev, (const uint8_t *)(tmpl + nev), dbytes);
+}
+
+uint64_t cprv_run_encoded_events(const uint8_t *enc)
+{
+	return cprv_get_le64(enc + 32) * cprv_get_le16(enc + 10); /* a0 MSIs x flags nev */
 }
 
 size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it, char *why,
@@ -137,18 +149,10 @@ size_t cprv_run_finish(const struct cprv_run_builder *b, uint8_t *out)
 {
 	struct cprv_event h = { .ts = b->tmpl[0].ts, .type = CPRV_EV_RUN, .flags = (uint16_t)b->nev,
 				.cpu = b->tmpl[0].cpu, .pid = b->tmpl[0].pid, .tid = b->tmpl[0].tid };
-	size_t pad = (CPRV_EVENT_SIZE - b->dbytes % CPRV_EVENT_SIZE) % CPRV_EVENT_SIZE;
-	size_t blocks = b->nev + (b->dbytes + pad) / CPRV_EVENT_SIZE;
 
 	if (b->n < 2)
 		return 0;
 	h.a[0] = b->n;
 	h.a[1] = b->dbytes;
-	h.a[2] = blocks;
-	cprv_event_encode(&h, out);
-	for (uint32_t k = 0; k < b->nev; k++)
-		cprv_event_encode(&b->tmpl[k], out + (1 + k) * CPRV_EVENT_SIZE);
-	memcpy(out + (1 + b->nev) * CPRV_EVENT_SIZE, b->d, b->dbytes);
-	memset(out + (1 + b->nev) * CPRV_EVENT_SIZE + b->dbytes, 0, pad);
-	return (1 + blocks) * CPRV_EVENT_SIZE;
+	return encode(out, h, b->tmpl, b->nev, b->d, b->dbytes);
 }

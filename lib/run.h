@@ -40,6 +40,9 @@ struct cprv_run_iter {
  */
 size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out);
 
+/* The events an encoded run stands for (its MSIs times events per MSI). */
+uint64_t cprv_run_encoded_events(const uint8_t *enc);
+
 /*
  * Starts expanding the encoded run at enc (avail bytes there). Returns the
  * blocks it takes (header included), or 0 with why set if it is damaged.

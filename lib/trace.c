@@ -269,8 +269,7 @@ int cprv_trace_write_events(struct cprv_trace_writer *w,
 	return w->err;
 }
 
-int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len,
-			 uint64_t events)
+int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len)
 {
 	uint32_t blocks = (uint32_t)(len / CPRV_EVENT_SIZE);
 	uint64_t ts;
@@ -290,11 +289,23 @@ int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t
 	w->last_ts = w->prev_ts = ts;
 	memcpy(w->raw + (size_t)w->pending * CPRV_EVENT_SIZE, enc, len);
 	w->pending += blocks;
-	w->st.run_events += events;
-	w->st.runs++;
 	if (w->pending >= w->chunk_records)
 		return flush_events(w);
 	return w->err;
+}
+
+int cprv_trace_write_builder(struct cprv_trace_writer *w, struct cprv_run_builder *b)
+{
+	uint8_t enc[CPRV_RUN_MAX_ENCODED];
+	size_t len;
+	int ret = 0;
+
+	if (!b->n)
+		return w->err;
+	len = cprv_run_finish(b, enc);
+	ret = len ? cprv_trace_write_run(w, enc, len) : cprv_trace_write_events(w, b->tmpl, b->nev);
+	b->n = 0;
+	return ret;
 }
 
 int cprv_trace_write_note(struct cprv_trace_writer *w, const char *json)

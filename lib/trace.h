@@ -74,8 +74,6 @@ struct cprv_trace_wstats {
 	uint64_t bytes;    /* file size: header and whole chunks */
 	uint64_t raw_bytes;/* uncompressed payload bytes on disk */
 	uint32_t chunks;
-	uint64_t runs;      /* runs written */
-	uint64_t run_events;/* the events they stand for */
 };
 
 struct cprv_trace_writer;
@@ -101,10 +99,13 @@ int cprv_trace_write_events(struct cprv_trace_writer *w,
 
 /*
  * Buffer one run in its file encoding (cprv_run_encode; len a multiple of
- * 64) standing for `events` events. Returns 0 or -errno, like write_events.
+ * 64). Returns 0 or -errno, like write_events.
  */
-int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len,
-			 uint64_t events);
+int cprv_trace_write_run(struct cprv_trace_writer *w, const uint8_t *enc, size_t len);
+
+struct cprv_run_builder;
+/* b's run (lib/run.h), or its one MSI's events, then b is empty again. */
+int cprv_trace_write_builder(struct cprv_trace_writer *w, struct cprv_run_builder *b);
 
 /* A META chunk. Buffered events are written first, to keep the order. */
 int cprv_trace_write_note(struct cprv_trace_writer *w, const char *json);

@@ -79,6 +79,7 @@ static void round_trip(uint32_t nev, uint64_t n)
 	blocks = cprv_run_open(enc, len, &it, why, sizeof(why));
 	assert_int_equal(blocks * CPRV_EVENT_SIZE, len);
 	assert_int_equal(cprv_run_events(&it), n * nev);
+	assert_int_equal(cprv_run_encoded_events(enc), n * nev);
 	while (cprv_run_next(&it, &ev))
 		assert_event_equal(&ev, &in[i++]);
 	assert_int_equal(i, n * nev);
@@ -188,18 +189,6 @@ static void test_malformed(void **state)
 	assert_int_equal(cprv_run_open(enc, len, &it, why, sizeof(why)), 0);
 }
 
-/* b into the trace: a run, or its one MSI's events. */
-static void run_out(struct cprv_trace_writer *w, struct cprv_run_builder *b, uint8_t *enc)
-{
-	size_t len = cprv_run_finish(b, enc);
-
-	if (len)
-		assert_int_equal(cprv_trace_write_run(w, enc, len, b->n * b->nev), 0);
-	else if (b->n)
-		assert_int_equal(cprv_trace_write_events(w, b->tmpl, b->nev), 0);
-	b->n = 0;
-}
-
 /* Runs and whole events in one trace read back as the very sequence. */
 static void test_trace_with_runs(void **state)
 {
@@ -210,7 +199,6 @@ static void test_trace_with_runs(void **state)
 	struct cprv_run_builder b = { 0 };
 	struct cprv_trace_writer *w;
 	struct cprv_trace_reader *r;
-	uint8_t enc[CPRV_RUN_MAX_ENCODED];
 	uint64_t n = 0, t = 1000000000ull, got = 0;
 	char err[256];
 	int fd = mkstemp(path);
@@ -227,7 +215,7 @@ static void test_trace_with_runs(void **state)
 		t += 1000 + rnd() % 5000;
 		if (m % 700 == 699) {
 			/* a plain event between runs: the run before it first */
-			run_out(w, &b, enc);
+			assert_int_equal(cprv_trace_write_builder(w, &b), 0);
 			memset(&ev, 0, sizeof(ev));
 			ev.ts = t - 500;
 			ev.type = CPRV_EV_CLOSE;
@@ -236,13 +224,13 @@ static void test_trace_with_runs(void **state)
 			all[n++] = ev;
 		}
 		if (!b.n || !cprv_run_add(&b, msi, 3)) {
-			run_out(w, &b, enc);
+			assert_int_equal(cprv_trace_write_builder(w, &b), 0);
 			cprv_run_start(&b, msi, 3);
 		}
 		memcpy(&all[n], msi, sizeof(msi));
 		n += 3;
 	}
-	run_out(w, &b, enc);
+	assert_int_equal(cprv_trace_write_builder(w, &b), 0);
 	assert_int_equal(cprv_trace_writer_close(w, "{}"), 0);
 	r = cprv_trace_reader_open(path, err, sizeof(err));
 	assert_non_null(r);

@@ -47,7 +47,6 @@ struct gen {
 	uint64_t kvm, ctx[MAX_VEC];
 	bool full;                 /* no runs */
 	struct cprv_run_builder run[MAX_VEC];
-	uint8_t enc[CPRV_RUN_MAX_ENCODED];
 };
 
 static void flush(struct gen *g)
@@ -87,18 +86,10 @@ static void add(struct gen *g, uint16_t type, uint16_t flags, uint64_t obj, uint
 /* Vector v's run out: as a run, or a lone MSI as its events. */
 static void run_out(struct gen *g, unsigned v)
 {
-	struct cprv_run_builder *b = &g->run[v];
-	size_t len;
-
-	if (!b->n)
-		return;
 	flush(g);
-	len = cprv_run_finish(b, g->enc);
-	if (len && !g->err)
-		g->err = cprv_trace_write_run(g->w, g->enc, len, b->n * b->nev);
-	else if (!g->err)
-		g->err = cprv_trace_write_events(g->w, b->tmpl, b->nev);
-	b->n = 0;
+	if (!g->err)
+		g->err = cprv_trace_write_builder(g->w, &g->run[v]);
+	g->run[v].n = 0;
 }
 
 static void runs_out(struct gen *g)
