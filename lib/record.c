@@ -268,7 +268,8 @@ int cprv_record(struct cprv_probes *p, const struct cprv_record_opts *o,
 	}
 
 	cprv_probes_stats(p, res->hits);
-	res->drops = res->hits[CPRV_STAT_DROPS];
+	/* a ring buffer record that was no event and no run is a record lost */
+	res->drops = res->hits[CPRV_STAT_DROPS] + cprv_probes_bad_runs(p);
 	res->events = r->events;
 	res->duration_ns = cprv_now_ns() - t0;
 	endj = end_json(res);
