@@ -148,8 +148,6 @@ static __always_inline struct cprv_event *tmpl(struct run_slot *r, __u32 k)
 	return (struct cprv_event *)&r->buf[(k & (CPRV_RUN_MAX_EV - 1)) * sizeof(struct cprv_event)];
 }
 
-
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -1348,9 +1346,12 @@ int sc_eventfd_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* An eventfd write is a fire (S0'). With an irqfd attached the injection
- * runs inside this very write, so the task carries the ctx as its tag. */
-static __always_inline int on_write_enter(int fd, __u64 ubuf)
+ * runs inside this very write, so this CPU carries the ctx as the tag of
+ * whatever this task injects until the write returns. */
+SEC("tracepoint/syscalls/sys_enter_write")
+int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
+	int fd = (int)ctx->args[0];
 	struct file *f;
 	__u64 efd, val = 0, now;
 	struct cpu_state *c;
@@ -1366,7 +1367,7 @@ static __always_inline int on_write_enter(int fd, __u64 ubuf)
 		return 0;
 	efd = file_priv(f);
 	bump(CPRV_HOOK_SYS_WRITE);
-	bpf_probe_read_user(&val, sizeof(val), (void *)ubuf);
+	bpf_probe_read_user(&val, sizeof(val), (void *)ctx->args[1]);
 	tid = (__u32)bpf_get_current_pid_tgid();
 	/* per CPU, not per task in a hash: the injections run inside this
 	 * very write, on this CPU (a write that migrates gets CTX_NONE) */
@@ -1384,13 +1385,8 @@ static __always_inline int on_write_enter(int fd, __u64 ubuf)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write_enter((int)ctx->args[0], ctx->args[1]);
-}
-
-static __always_inline int on_write_exit(void)
+SEC("tracepoint/syscalls/sys_exit_write")
+int sc_write_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct cpu_state *c = cpu();
@@ -1401,13 +1397,6 @@ static __always_inline int on_write_exit(void)
 	}
 	return 0;
 }
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int sc_write_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_write_exit();
-}
-
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int sc_read_enter(struct trace_event_raw_sys_enter *ctx)
@@ -1420,7 +1409,7 @@ int sc_read_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!is_tracked()) /* as for write() */
 		return 0;
 	f = fd_file(fd);
-	if (!f || file_kind(f) != CPRV_OBJ_EVENTFD)
+	if (!f || !is_eventfd(f))
 		return 0;
 	efd = file_priv(f);
 	p.cmd = 2;
