@@ -24,10 +24,7 @@ static uint64_t seed = 88172645463325252ull;
 
 static uint64_t rnd(void)
 {
-	seed ^= seed << 13;
-	seed ^= seed >> 7;
-	seed ^= seed << 17;
-	return seed;
+	return xorshift64(&seed);
 }
 
 /* One MSI of nev events in the writer's task, its times jittered. */
