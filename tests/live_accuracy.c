@@ -140,8 +140,18 @@ static void run_case(const struct acase *c, struct row *row)
 	rep = json_tokener_parse(r.out);
 	gt = json_object_from_file(gtp);
 	if (!rep || !gt) {
-		snprintf(row->why, sizeof(row->why), "exit %d, %s; stderr: %.100s", r.status,
-			 rep ? "no ground truth" : "no JSON report", r.err);
+		char errp[700];
+
+		/* the whole of cpr-verify's stderr (the rig's included) beside
+		 * the case's files: the row has room for its name only */
+		snprintf(errp, sizeof(errp), "%s/stderr.txt", dir);
+		f = fopen(errp, "w");
+		if (f) {
+			fputs(r.err ? r.err : "", f);
+			fclose(f);
+		}
+		snprintf(row->why, sizeof(row->why), "exit %d, %s; stderr in %.100s", r.status,
+			 rep ? "no ground truth" : "no JSON report", errp);
 		live_result_free(&r);
 		json_object_put(rep);
 		json_object_put(gt);

@@ -26,6 +26,9 @@ struct child {
 	pid_t pid;
 	char role[16];
 	bool may_exit; /* an exit with status 0 is planned */
+	/* the old VMM of this cycle (transfer): it quits on its own once the
+	 * new one runs, which may be before the launcher sees the cycle done */
+	uint32_t quits_after_cycle;
 	bool gone;
 };
 
@@ -83,6 +86,13 @@ static struct child *add_child(struct launch *l, pid_t pid, const char *role)
 	return ch;
 }
 
+/* The cycle this VMM hands over in is done and did not fail: its exit is
+ * the planned end of an old VMM. */
+static bool quit_planned(const struct rig_ctl *c, uint32_t cycle)
+{
+	return cycle && RIG_LOAD(&c->cycle_done) >= cycle && !c->cyc[cycle].failed;
+}
+
 static void reap(struct launch *l)
 {
 	int st;
@@ -97,7 +107,8 @@ static void reap(struct launch *l)
 		if (!ch)
 			continue;
 		ch->gone = true;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && ch->may_exit)
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+		    (ch->may_exit || quit_planned(l->c, ch->quits_after_cycle)))
 			continue;
 		if (WIFSIGNALED(st))
 			fail(l, "%s (pid %d) was killed by signal %d (%s)", ch->role, pid,
@@ -178,6 +189,8 @@ static void run_cycle(struct launch *l, uint32_t k, struct child *next)
 	}
 	rig_log(c, ROLE, "cycle %u: CPR (%s) requested at %llu fires", k,
 		cprv_mode_name(c->scn.mode), (unsigned long long)RIG_LOAD(&c->nfires));
+	if (next && c->scn.fault != CPRV_FAULT_OLD_VM_KEPT)
+		l->vmm->quits_after_cycle = k;
 	RIG_STORE(&c->cpr_request, k);
 	snprintf(what, sizeof(what), "cycle %u to complete", k);
 	await(l, &c->cycle_done, k, c->scn.blackout_ms + c->scn.late_ms + RIG_TIMEOUT_MS, what);
