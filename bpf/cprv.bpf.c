@@ -83,13 +83,24 @@ struct cpu_state {
 	struct tag inject;   /* last kvm_msi_set_irq tag, for the accept */
 	__u32 inject_tid;
 	__u32 inject_kept;   /* ... and whether it was recorded (not another VM's) */
-	__u32 write_tid;     /* inside write() to an eventfd: tid and ... */
+	__u32 write_tid;     /* inside write() to an eventfd: tid, fd and ... */
+	__u32 write_fd;
 	struct tag write;    /* ... the tag its injections get */
+	/* is_tracked's cache, one word so a nested program never tears it:
+	 * tgid | tracked << 32 | (tracked_gen & 0x7fffffff) << 33 */
+	__u64 trk;
 };
 
 /* The eventfd file_operations, learnt from the first file named
  * "[eventfd]": later files are told by one pointer, not their name. */
 __u64 eventfd_fops;
+
+/* Bumped on every change of `tracked` (here and by the recorder): each CPU
+ * caches the answer for the last tgid it asked about until it moves, so
+ * the MSI path does no hash lookup in the steady state. */
+__u64 tracked_gen = 1;
+/* Entries in task_tag: none (the steady state of irqfd MSIs), no lookup. */
+__s64 task_tags;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -206,8 +217,43 @@ static __always_inline struct cpu_state *cpu(void)
 static __always_inline int is_tracked(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 gen = *(volatile __u64 *)&tracked_gen & 0x7fffffff;
+	struct cpu_state *c = cpu();
+	int yes;
 
-	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (c && (__u32)c->trk == tgid && c->trk >> 33 == gen)
+		return (c->trk >> 32) & 1;
+	yes = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (c)
+		c->trk = tgid | (__u64)yes << 32 | gen << 33;
+	return yes;
+}
+
+static __always_inline void tracked_changed(void)
+{
+	__sync_fetch_and_add(&tracked_gen, 1);
+}
+
+/* task_tag through these three only, so task_tags stays its size. */
+static __always_inline void tag_set(__u32 tid, struct tag *t)
+{
+	if (!bpf_map_update_elem(&task_tag, &tid, t, BPF_NOEXIST))
+		__sync_fetch_and_add(&task_tags, 1);
+	else
+		bpf_map_update_elem(&task_tag, &tid, t, BPF_EXIST);
+}
+
+static __always_inline void tag_del(__u32 tid)
+{
+	if (!bpf_map_delete_elem(&task_tag, &tid))
+		__sync_fetch_and_add(&task_tags, -1);
+}
+
+static __always_inline struct tag *tag_get(__u32 tid)
+{
+	if (*(volatile __s64 *)&task_tags <= 0)
+		return NULL;
+	return bpf_map_lookup_elem(&task_tag, &tid);
 }
 
 static __always_inline int is_known(__u64 obj)
@@ -227,6 +273,7 @@ static __always_inline void track_current(void)
 	__u8 one = 1;
 
 	bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
+	tracked_changed();
 }
 
 static __always_inline __u64 wake_flags(void)
@@ -476,66 +523,125 @@ static __always_inline __u64 ctx_key(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
-/* A new MSI starts in this context: what an unfinished one held goes out. */
-static __always_inline void stash_open(__u8 by, __u64 now)
+/*
+ * The MSI path's programs take this CPU's runs once for all they emit
+ * (hold/release) and work on them with the *_in calls; r NULL (runs off,
+ * or the tick or a program this one interrupted has them) sends whole
+ * events.
+ */
+static __always_inline struct run_state *hold(void)
 {
 	struct run_state *r = run_cpu();
 
-	if (!r || !run_take(r, 1))
+	return r && run_take(r, 1) ? r : NULL;
+}
+
+static __always_inline void release(struct run_state *r)
+{
+	if (r)
+		run_give(r);
+}
+
+/* The stash is a whole MSI: into its run (held). */
+static __always_inline void stash_whole(struct run_state *r)
+{
+	/* the MSI's start: idle is about minutes of quiet, not ns */
+	if (r->st_n)
+		r->touched = r->st.ev[0].ts;
+	stash_commit(r);
+}
+
+/* A new MSI starts in context key. An open stash of another context is
+ * unfinished and goes out whole; a write's own (no injection closed it:
+ * its eventfd had no irqfd) was whole when its thread's next MSI began. */
+static __always_inline void open_in(struct run_state *r, __u64 key, __u8 by, __u64 now)
+{
+	if (!r)
 		return;
-	if (r->st_open)
-		stash_spill(r);
+	if (r->st_open) {
+		if (r->st_by == ST_BY_WRITE && r->st_key == key)
+			stash_whole(r);
+		else
+			stash_spill(r);
+	}
 	r->st_open = 1;
 	r->st_by = by;
 	r->st_n = 0;
-	r->st_key = ctx_key();
+	r->st_key = key;
 	r->touched = now;
-	run_give(r);
 }
 
-/* The MSI that `by` opened in this context is whole. */
-static __always_inline void stash_close(__u8 by)
+/* The MSI that one of `by_mask` (1 << ST_BY_*) opened in context key is whole. */
+static __always_inline void close_in(struct run_state *r, __u64 key, __u32 by_mask)
 {
-	struct run_state *r = run_cpu();
-
-	if (!r || !r->st_open || r->st_by != by || r->st_key != ctx_key() || !run_take(r, 1))
-		return;
-	if (r->st_open && r->st_by == by) {
-		/* the MSI's start: idle is about minutes of quiet, not ns */
-		if (r->st_n)
-			r->touched = r->st.ev[0].ts;
-		stash_commit(r);
-	}
-	run_give(r);
+	if (r && r->st_open && r->st_key == key && ((1u << r->st_by) & by_mask))
+		stash_whole(r);
 }
 
-static __always_inline bool stash_mine(void)
+/* An event: into context key's open stash, or whole. */
+static __always_inline void out_in(struct run_state *r, __u64 key, struct cprv_event *e)
 {
-	struct run_state *r = run_cpu();
-
-	return r && r->st_open && r->st_key == ctx_key();
-}
-
-/* Every event goes out here: into this context's open stash, or whole. */
-static __always_inline void out(struct cprv_event *e)
-{
-	struct run_state *r = run_cpu();
-
-	if (r && r->st_open && r->st_key == ctx_key() && run_take(r, 1)) {
+	if (r && r->st_open && r->st_key == key) {
 		__u32 n = r->st_n;
 
-		if (r->st_open && n < CPRV_RUN_MAX_EV) {
+		if (n < CPRV_RUN_MAX_EV) {
 			r->st.ev[n & (CPRV_RUN_MAX_EV - 1)] = *e;
 			r->st_n = n + 1;
-			run_give(r);
 			return;
 		}
 		/* more than an MSI makes: this one is not steady state */
-		if (r->st_open)
-			stash_spill(r);
-		run_give(r);
+		stash_spill(r);
 	}
 	direct(e);
+}
+
+static __always_inline void stash_open(__u8 by, __u64 now)
+{
+	struct run_state *r = hold();
+
+	open_in(r, ctx_key(), by, now);
+	release(r);
+}
+
+static __always_inline void stash_close(__u8 by)
+{
+	struct run_state *r = run_cpu();
+	__u64 key = ctx_key();
+
+	if (!r || !r->st_open || r->st_key != key || !run_take(r, 1))
+		return;
+	close_in(r, key, 1u << by);
+	run_give(r);
+}
+
+/* Every event off the MSI path's hot programs goes out here. */
+static __always_inline void out(struct cprv_event *e)
+{
+	struct run_state *r = run_cpu();
+	__u64 key = ctx_key();
+
+	if (r && r->st_open && r->st_key == key && run_take(r, 1)) {
+		out_in(r, key, e);
+		run_give(r);
+		return;
+	}
+	direct(e);
+}
+
+static __always_inline void ev_fill(struct cprv_event *e, __u64 pt, __u64 ts, __u16 type,
+				    __u16 flags, __u64 obj, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	e->ts = ts;
+	e->type = type;
+	e->flags = flags;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = pt >> 32;
+	e->tid = (__u32)pt;
+	e->obj = obj;
+	e->a[0] = a0;
+	e->a[1] = a1;
+	e->a[2] = a2;
+	e->a[3] = a3;
 }
 
 /* The clock costs ~36 ns a read here (make bench): the MSI path's
@@ -543,13 +649,9 @@ static __always_inline void out(struct cprv_event *e)
 static __always_inline void emit_at(__u64 ts, __u16 type, __u16 flags, __u64 obj, __u64 a0,
 				    __u64 a1, __u64 a2, __u64 a3)
 {
-	__u64 pt = bpf_get_current_pid_tgid();
-	struct cprv_event e = {
-		.ts = ts, .type = type, .flags = flags,
-		.cpu = bpf_get_smp_processor_id(), .pid = pt >> 32, .tid = (__u32)pt,
-		.obj = obj, .a = { a0, a1, a2, a3 },
-	};
+	struct cprv_event e;
 
+	ev_fill(&e, bpf_get_current_pid_tgid(), ts, type, flags, obj, a0, a1, a2, a3);
 	out(&e);
 }
 
@@ -559,16 +661,27 @@ static __always_inline void emit(__u16 type, __u16 flags, __u64 obj, __u64 a0,
 	emit_at(bpf_ktime_get_ns(), type, flags, obj, a0, a1, a2, a3);
 }
 
+/* A kernel address read as a number, made loadable: plain loads, not a
+ * checked-read helper call each (~35 ns apiece on the write path). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KCAST(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
+/* The file behind fd: plain loads through the task's BTF pointers (no
+ * helper call each), one checked read for the array slot. */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct files_struct *fs = t->files;
 	struct file **arr;
+	struct fdtable *fdt;
 	struct file *f = NULL;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fs)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
+	fdt = fs->fdt;
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	arr = fdt->fd;
 	if (bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]))
 		return NULL;
 	return f;
@@ -609,7 +722,7 @@ static __always_inline __u16 file_kind(struct file *f)
 /* Is f an eventfd? One read once eventfd_fops is known. */
 static __always_inline bool is_eventfd(struct file *f)
 {
-	__u64 fops = (__u64)BPF_CORE_READ(f, f_op);
+	__u64 fops = (__u64)KCAST(struct file, f)->f_op;
 
 	if (eventfd_fops)
 		return fops == eventfd_fops;
@@ -621,7 +734,7 @@ static __always_inline bool is_eventfd(struct file *f)
 
 static __always_inline __u64 file_priv(struct file *f)
 {
-	return f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
+	return f ? (__u64)KCAST(struct file, f)->private_data : 0;
 }
 
 /* VM identity of a VM or vCPU file */
@@ -636,7 +749,7 @@ static __always_inline __u64 file_kvm(struct file *f, __u16 kind)
 
 static __always_inline __u64 eventfd_count(__u64 ctx)
 {
-	return BPF_CORE_READ((struct eventfd_ctx *)ctx, count);
+	return ctx ? KCAST(struct eventfd_ctx, ctx)->count : 0;
 }
 
 /* ------------------------------------------------------- S0: vfio fires */
@@ -832,7 +945,7 @@ static __always_inline int on_irqfd_inject(void *work)
 	t.obj = (__u64)BPF_CORE_READ(irqfd, eventfd);
 	t.aux = (__u64)BPF_CORE_READ(irqfd, kvm);
 	t.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&task_tag, &tid, &t, BPF_ANY);
+	tag_set(tid, &t);
 	emit(CPRV_EV_IRQFD_INJECT, 0, t.obj, t.aux, BPF_CORE_READ(irqfd, gsi), 0, 0);
 	return 0;
 }
@@ -897,10 +1010,19 @@ int BPF_KPROBE(kp_kvm_set_msi, struct kvm_kernel_irq_routing_entry *e, struct kv
 
 /* What was running when KVM computed this MSI: the tracepoint itself names
  * no VM, so the tag is what lets the analysis attribute it. */
-static __always_inline void current_tag(struct tag *out, __u64 now)
+/* Is this task inside write(fd)? The write tag outlives its write (no
+ * exit hook: one syscall tracepoint is all an MSI pays), so an injection
+ * takes it only from inside that very write, as its registers say. */
+static __always_inline bool in_write(__u32 fd)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cpu_state *c = cpu();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs->orig_ax == 1 /* __NR_write, x86-64 */ && (__u32)regs->di == fd;
+}
+
+static __always_inline void current_tag(struct cpu_state *c, struct tag *out, __u64 now,
+					__u32 tid)
+{
 	struct tag *t;
 
 	out->kind = CPRV_CTX_NONE;
@@ -913,46 +1035,52 @@ static __always_inline void current_tag(struct tag *out, __u64 now)
 		*out = c->hardirq;
 		return;
 	}
-	/* stale only if the write's exit ran on another CPU: bounded anyway */
-	if (c && c->write.kind && c->write_tid == tid && now - c->write.ts < 10 * 1000 * 1000) {
+	if (c && c->write.kind && c->write_tid == tid && now - c->write.ts < 10 * 1000 * 1000 &&
+	    in_write(c->write_fd)) {
 		*out = c->write;
 		return;
 	}
-	t = bpf_map_lookup_elem(&task_tag, &tid);
+	t = tag_get(tid);
 	if (t) {
 		*out = *t;
 		/* workqueue tags are good for the one injection they started */
 		if (t->kind == CPRV_CTX_KVM_SET_IRQ || t->kind == CPRV_CTX_IRQFD)
-			bpf_map_delete_elem(&task_tag, &tid);
+			tag_del(tid);
 	}
 }
 
 static __always_inline int on_msi_set_irq(__u64 address, __u64 data)
 {
 	struct cpu_state *c = cpu();
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), pt = bpf_get_current_pid_tgid(), key;
+	struct run_state *r;
+	struct cprv_event e;
 	struct tag t = {};
+	bool kept;
 
 	bump(CPRV_HOOK_KVM_MSI_SET_IRQ);
-	current_tag(&t, now);
+	current_tag(c, &t, now, (__u32)pt);
 	/* Other VMs on this host: an injection nothing recorded started (no
 	 * recorded write or ioctl, no vfio irq, no kworker replay) in a
 	 * process outside the recording is theirs, and MSI addresses and
 	 * vectors repeat across VMs. Its accept follows it out (on_accept). */
-	bool kept = t.kind != CPRV_CTX_NONE || is_tracked();
-
+	kept = t.kind != CPRV_CTX_NONE || is_tracked();
 	if (c) {
 		c->inject = t;
 		c->inject.ts = now;
-		c->inject_tid = (__u32)bpf_get_current_pid_tgid();
+		c->inject_tid = (__u32)pt;
 		c->inject_kept = kept;
 	}
 	if (!kept)
 		return 0;
+	key = ctx_key();
+	r = hold();
 	/* KVM_SIGNAL_MSI, a workqueue replay: the MSI starts here */
-	if (!stash_mine())
-		stash_open(ST_BY_MSI, now);
-	emit_at(now, CPRV_EV_KVM_MSI_SET_IRQ, t.kind, t.obj, address, data, t.aux, 0);
+	if (r && !(r->st_open && r->st_key == key))
+		open_in(r, key, ST_BY_MSI, now);
+	ev_fill(&e, pt, now, CPRV_EV_KVM_MSI_SET_IRQ, t.kind, t.obj, address, data, t.aux, 0);
+	out_in(r, key, &e);
+	release(r);
 	return 0;
 }
 
@@ -975,14 +1103,14 @@ static __always_inline int on_set_irq(unsigned int gsi, int level, int src)
 
 	bump(CPRV_HOOK_KVM_SET_IRQ);
 	if (level == 1) {
-		old = bpf_map_lookup_elem(&task_tag, &tid);
+		old = tag_get(tid);
 		/* an irqfd_inject tag names more (the ctx): keep it */
 		if (!old || old->kind == CPRV_CTX_KVM_SET_IRQ ||
 		    bpf_ktime_get_ns() - old->ts > tag_fresh_ns) {
 			t.kind = CPRV_CTX_KVM_SET_IRQ;
 			t.aux = gsi;
 			t.ts = bpf_ktime_get_ns();
-			bpf_map_update_elem(&task_tag, &tid, &t, BPF_ANY);
+			tag_set(tid, &t);
 		}
 	}
 	emit(CPRV_EV_KVM_SET_IRQ, 0, 0, gsi, (__u64)(__s64)level, (__u64)(__s64)src, 0);
@@ -1004,12 +1132,13 @@ int tp_kvm_set_irq(struct trace_event_raw_kvm_set_irq *ctx)
 static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 {
 	struct cpu_state *c = cpu();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
+	__u64 pt = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), key;
+	struct run_state *r;
+	struct cprv_event e;
 	struct tag t = {};
 
 	bump(CPRV_HOOK_APIC_ACCEPT);
-	if (c && c->inject_tid == tid) {
+	if (c && c->inject_tid == (__u32)pt) {
 		/* the accept of the MSI this context just computed: it goes
 		 * where that MSI went, however long KVM took in between (TCG) */
 		if (!c->inject_kept)
@@ -1019,8 +1148,14 @@ static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 	} else if (!is_tracked()) {
 		return 0; /* no MSI of ours before it: a timer, an IPI, another VM's */
 	}
-	emit_at(now, CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid, dm | ((__u64)tm << 16), t.aux, vec);
-	stash_close(ST_BY_MSI);
+	key = ctx_key();
+	r = hold();
+	ev_fill(&e, pt, now, CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid,
+		dm | ((__u64)tm << 16), t.aux, vec);
+	out_in(r, key, &e);
+	/* a write's or a KVM_SIGNAL_MSI's MSI ends at its accept */
+	close_in(r, key, 1u << ST_BY_MSI | 1u << ST_BY_WRITE);
+	release(r);
 	return 0;
 }
 
@@ -1220,7 +1355,7 @@ int sc_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 		t.kind = CPRV_CTX_SIGNAL_MSI;
 		t.obj = p.obj;
 		t.ts = bpf_ktime_get_ns();
-		bpf_map_update_elem(&task_tag, &tid, &t, BPF_ANY);
+		tag_set(tid, &t);
 		break;
 	}
 	case CPRV_KVM_GET_LAPIC:
@@ -1295,7 +1430,7 @@ int sc_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 		break;
 	case CPRV_KVM_SIGNAL_MSI:
 		tid = (__u32)bpf_get_current_pid_tgid();
-		bpf_map_delete_elem(&task_tag, &tid);
+		tag_del(tid);
 		emit(CPRV_EV_KVM_SIGNAL_MSI, 0, p->obj, p->a[0], p->a[1], ret, 0);
 		break;
 	case CPRV_KVM_GET_LAPIC: {
@@ -1347,15 +1482,17 @@ int sc_eventfd_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* An eventfd write is a fire (S0'). With an irqfd attached the injection
  * runs inside this very write, so this CPU carries the ctx as the tag of
- * whatever this task injects until the write returns. */
+ * whatever this task injects from inside it (in_write). No exit hook: the
+ * MSI it opens closes at its accept, or when its thread's next opens. */
 SEC("tracepoint/syscalls/sys_enter_write")
 int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	int fd = (int)ctx->args[0];
-	struct file *f;
-	__u64 efd, val = 0, now;
+	__u64 efd, val = 0, now, pt, key;
+	struct run_state *r;
 	struct cpu_state *c;
-	__u32 tid;
+	struct cprv_event e;
+	struct file *f;
 
 	/* Only recorded processes: an eventfd address is no identity across
 	 * its lifetime, and a process outside the recording writing to a
@@ -1368,7 +1505,7 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 	efd = file_priv(f);
 	bump(CPRV_HOOK_SYS_WRITE);
 	bpf_probe_read_user(&val, sizeof(val), (void *)ctx->args[1]);
-	tid = (__u32)bpf_get_current_pid_tgid();
+	pt = bpf_get_current_pid_tgid();
 	/* per CPU, not per task in a hash: the injections run inside this
 	 * very write, on this CPU (a write that migrates gets CTX_NONE) */
 	now = bpf_ktime_get_ns();
@@ -1378,23 +1515,15 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 		c->write.obj = efd;
 		c->write.aux = 0;
 		c->write.ts = now;
-		c->write_tid = tid;
+		c->write_tid = (__u32)pt;
+		c->write_fd = fd;
 	}
-	stash_open(ST_BY_WRITE, now);
-	emit_at(now, CPRV_EV_EVENTFD_WRITE, 0, efd, val, eventfd_count(efd), fd, 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int sc_write_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cpu_state *c = cpu();
-
-	if (c && c->write.kind && c->write_tid == tid) {
-		c->write.kind = 0;
-		stash_close(ST_BY_WRITE);
-	}
+	key = ctx_key();
+	r = hold();
+	open_in(r, key, ST_BY_WRITE, now);
+	ev_fill(&e, pt, now, CPRV_EV_EVENTFD_WRITE, 0, efd, val, eventfd_count(efd), fd, 0);
+	out_in(r, key, &e);
+	release(r);
 	return 0;
 }
 
@@ -1607,6 +1736,7 @@ static __always_inline int on_fork(__u32 child, __u16 maybe_thread)
 	if (child == bpf_get_current_pid_tgid() >> 32)
 		return 0; /* a thread */
 	bpf_map_update_elem(&tracked, &child, &one, BPF_ANY);
+	tracked_changed();
 	emit_comm(CPRV_EV_FORK, maybe_thread, child);
 	return 0;
 }
@@ -1629,13 +1759,14 @@ static __always_inline int on_exit(void)
 	__u64 pt = bpf_get_current_pid_tgid();
 	__u32 tgid = pt >> 32;
 
-	bpf_map_delete_elem(&task_tag, (__u32 *)&pt);
+	tag_del((__u32)pt);
 	bpf_map_delete_elem(&pending, (__u32 *)&pt);
 	if ((__u32)pt != tgid || !is_tracked())
 		return 0;
 	bump(CPRV_HOOK_PROC_EXIT);
 	emit_comm(CPRV_EV_EXIT, 0, BPF_CORE_READ(t, exit_code));
 	bpf_map_delete_elem(&tracked, &tgid);
+	tracked_changed();
 	return 0;
 }
 
