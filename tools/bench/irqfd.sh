@@ -3,7 +3,8 @@
 # irqfd_bench unprobed and under `cpr-verify record`, alternating, so both
 # halves of a pair see the same machine state; at line rate also under each
 # peer (peers.sh: trace-cmd, perf, bpftrace), each with an unprobed run of
-# its own right before it. Raw key=value lines go to OUT/irqfd.raw;
+# its own right before it; paced runs under the full plan and under the
+# KVM stages alone (--deny syscall). Raw key=value lines go to OUT/irqfd.raw;
 # bench.sh turns them into the table.
 #
 #   irqfd.sh BUILD OUT
@@ -50,7 +51,8 @@ probed() { # tag args...
 	local tag=$1; shift
 	local line rec rs ev drops bytes
 	rm -f "$SCRATCH/rec.cprv" "$OUT/rec.out" "$OUT/rec.err" "$OUT/rec.rs"
-	"$B/bench/runstat" -o "$OUT/rec.rs" -- "$B/cpr-verify" record -q -o "$SCRATCH/rec.cprv" -- \
+	# shellcheck disable=SC2086 # REC_OPTS: extra record options, split
+	"$B/bench/runstat" -o "$OUT/rec.rs" -- "$B/cpr-verify" record -q ${REC_OPTS:-} -o "$SCRATCH/rec.cprv" -- \
 		"$B/bench/irqfd_bench" "$@" --watch-parent >"$OUT/rec.out" 2>"$OUT/rec.err" ||
 		{ echo "record failed ($tag):" >&2; tail -5 "$OUT/rec.err" >&2; return 1; }
 	line=$(grep '^threads=' "$OUT/rec.out" | tail -1)
@@ -100,6 +102,10 @@ for r in $RATES; do
 		echo "irqfd: paced $r MSI/s, pair $i/$RATE_PAIRS" >&2
 		unprobed probed "kind=paced rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
 		probed "kind=paced rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
+		# the peers' two KVM stages alone (--deny syscall), as cprv-kvm
+		echo "irqfd: paced $r MSI/s, pair $i/$RATE_PAIRS: KVM stages" >&2
+		unprobed probed "kind=paced-kvm rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
+		REC_OPTS="--deny syscall" probed "kind=paced-kvm rate=$r pair=$i" -t 1 -r "$r" -d "$SECS" || fail=1
 	done
 done
 rm -f "$SCRATCH/rec.cprv"

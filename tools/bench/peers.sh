@@ -4,6 +4,10 @@
 # kvm:kvm_msi_set_irq and kvm:kvm_apic_accept_irq (1 MSI = 2 events). Sourced
 # by irqfd.sh, which alternates each peer run with an unprobed one.
 #
+#   cprv-kvm         cpr-verify record --deny syscall -o FILE -- BENCH: cpr-verify
+#                    itself on the same stages (the eventfd write hooks are
+#                    syscall tracepoints; without them it sees what the
+#                    peers see), its row beside theirs
 #   trace-cmd        trace-cmd record -d --no-filter -e ... -e ... -o FILE -- BENCH
 #   perf             perf record -a -e ... -e ... -o FILE -- BENCH
 #   bpftrace-printf  bpftrace -o FILE -c BENCH -e '<printf per event>'
@@ -27,7 +31,7 @@
 # the tool's CPU over its whole run (wait4 of the tool with its children,
 # less irqfd_bench's own CPU), its start and stop included.
 
-PEERS_ALL="trace-cmd perf bpftrace-printf bpftrace-count"
+PEERS_ALL="cprv-kvm trace-cmd perf bpftrace-printf bpftrace-count"
 PEER_EVENTS="kvm:kvm_msi_set_irq kvm:kvm_apic_accept_irq"
 
 peer_tracefs() {
@@ -40,6 +44,7 @@ peer_tracefs() {
 
 peer_tool() {
 	case $1 in
+	cprv-kvm) echo cpr-verify ;;
 	trace-cmd) echo trace-cmd ;;
 	perf) echo perf ;;
 	bpftrace-printf | bpftrace-count) echo bpftrace ;;
@@ -70,6 +75,12 @@ peer_ensure() {
 	local mode=$1 tool t e
 	PEER_WHY=
 	tool=$(peer_tool "$mode") || { PEER_WHY="unknown peer '$mode' (known: $PEERS_ALL)"; return 1; }
+	# cpr-verify is ours: built, never installed
+	if [ "$mode" = cprv-kvm ]; then
+		[ -x "$B/cpr-verify" ] && return 0
+		PEER_WHY="$B/cpr-verify is not built"
+		return 1
+	fi
 	if [ -n "${PEER_BROKEN[$tool]:-}" ]; then
 		PEER_WHY=${PEER_BROKEN[$tool]}
 		return 1
@@ -180,6 +191,18 @@ peer_run() {
 		rm -f "$out" "$err" "$rs"
 		ev='' evall='' drops=- bytes=- raw=- why=''
 		case $mode in
+		cprv-kvm)
+			"$B/bench/runstat" -o "$rs" -- "$B/cpr-verify" record -q --deny syscall -o "$d/rec.cprv" -- \
+				"${bench[@]}" >"$out" 2>"$err"
+			rc=$?
+			# "cpr-verify: FILE: N events, D dropped, B bytes (x bytes/event), S s; stopped: R"
+			read -r ev drops bytes < <(sed -nE 's/.*: ([0-9]+) events, ([0-9]+) dropped, ([0-9]+) bytes.*/\1 \2 \3/p' "$err" | tail -1)
+			if [ "$rc" != 0 ] || [ -z "$ev" ]; then
+				why="cpr-verify record --deny syscall exit $rc: $(grep -v '^ *$' "$err" | tail -2 | tr '\n' ' ')"
+			fi
+			# it records irqfd_bench's MSIs and the canary's: all its own
+			evall=$ev
+			;;
 		trace-cmd)
 			# -d: no function tracer (the kernel refuses ftrace_enabled);
 			# --no-filter: no set_ftrace_pid (EPERM here). It records,

@@ -32,6 +32,8 @@ function row(m, v, n) {
 }
 
 function peer_label(m) {
+	if (m == "cprv-kvm")
+		return "cpr-verify record --deny syscall (the peers' 2 KVM stages)"
 	if (m == "trace-cmd")
 		return "trace-cmd record"
 	if (m == "perf")
@@ -57,7 +59,7 @@ function peer_label(m) {
 			v += 0
 		f[k] = v
 	}
-	key = f["kind"] == "line" ? "line:" f["threads"] : "paced:" f["rate"]
+	key = f["kind"] == "line" ? "line:" f["threads"] : f["kind"] ":" f["rate"]
 	keys[key] = 1
 	p = f["pair"]
 	m = f["mode"]
@@ -85,7 +87,7 @@ function peer_label(m) {
 			pp_rate[key, m, p] = f["msi_per_s"]
 			pp_cpm[key, m, p] = f["cpu_ns_per_msi"]
 			pp_msis[key, m, p] = f["msis"]
-			pp_par[key, m, p] = (m == "perf" && f["parent"] == "perf") || (m ~ /^bpftrace/ && f["parent"] == "bpftrace") ? f["parent_cpu_ns"] : ""
+			pp_par[key, m, p] = (m == "perf" && f["parent"] == "perf") || (m ~ /^bpftrace/ && f["parent"] == "bpftrace") || (m == "cprv-kvm" && f["parent"] == "cpr-verify") ? f["parent_cpu_ns"] : ""
 			pp_tool[key, m, p] = f["tool_cpu_ns"]
 			pp_ev[key, m, p] = f["peer_events"]
 			pp_evall[key, m, p] = ("peer_events_all" in f) ? f["peer_events_all"] : f["peer_events"]
@@ -230,18 +232,26 @@ END {
 				    failed ? "; " failed " run(s) failed: " pwhy[key, m] : ""))
 		}
 	}
+	paced_rows("paced", "cpr-verify (full plan)")
+	paced_rows("paced-kvm", "cpr-verify --deny syscall (the peers' KVM stages)")
+	if (bad_parent != "")
+		row("warning", "parent was " bad_parent, "recorder CPU is not the recorder's")
+}
+
+# The paced runs of one kind (paced: the full plan; paced-kvm: --deny syscall)
+function paced_rows(kind, what,    nr, rates, i, j, t, ri, rate, key, lbl, n, fr, ach, uach, uw, pw, rp, p, add) {
 	nr = 0
 	for (key in keys)
-		if (key ~ /^paced:/)
-			rates[++nr] = substr(key, 7) + 0
+		if (index(key, kind ":") == 1)
+			rates[++nr] = substr(key, length(kind) + 2) + 0
 	for (i = 2; i <= nr; i++)
 		for (j = i; j > 1 && rates[j - 1] > rates[j]; j--) {
 			t = rates[j]; rates[j] = rates[j - 1]; rates[j - 1] = t
 		}
 	for (ri = 1; ri <= nr; ri++) {
 		rate = rates[ri]
-		key = "paced:" rate
-		lbl = "paced " human(rate) " MSI/s" (eqrate != "" && rate == eqrate + 0 ? " (native-equivalent of 100k)" : "")
+		key = kind ":" rate
+		lbl = "paced " human(rate) " MSI/s" (eqrate != "" && rate == eqrate + 0 ? " (native-equivalent of 100k)" : "") ", " what
 		n = 0; delete fr; delete ach; delete uach; delete uw; delete pw; delete rp
 		for (p = 1; p <= npairs[key]; p++) {
 			if (!((key, p) in u_rate) || !((key, p) in p_rate))
@@ -260,6 +270,4 @@ END {
 		row(lbl ": achieved", human(median(uach, n)) " unprobed, " human(median(ach, n)) " under record", "MSI/s, median of " n (median(ach, n) < 0.95 * rate || median(uach, n) < 0.95 * rate ? "; RATE NOT REACHED on this lane: the writer is saturated" : ""))
 		row(lbl ": cost added by cpr-verify", sprintf("%.2f%% of a core", 100 * median(fr, n)), sprintf("recorder process %.2f%%; writer %.2f%% unprobed, %.2f%% probed (target < 2%% at 100k)", 100 * median(rp, n), 100 * median(uw, n), 100 * median(pw, n)))
 	}
-	if (bad_parent != "")
-		row("warning", "parent was " bad_parent, "recorder CPU is not the recorder's")
 }
