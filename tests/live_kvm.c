@@ -13,10 +13,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include "groundtruth.h"
+#include "kvmvm.h"
 #include "liveutil.h"
 
 static char cprv[256], rig[256];
@@ -306,8 +309,111 @@ static void killed_recorder_leaves_a_readable_trace_that_cannot_pass(void **stat
 	live_result_free(&r);
 }
 
-int main(void)
+/*
+ * The write hook has no exit program: an injection takes the write's tag
+ * only while its task is still inside that write(fd). The workload (this
+ * binary again, --tag-workload) writes its irqfd's eventfd and right after,
+ * in the same thread and well inside the tag's 10 ms, sends a KVM_SIGNAL_MSI
+ * on another vector: each injection must carry its own cause.
+ */
+#define TAG_ROUNDS 200
+#define TAG_ADDR 0xfee00000u
+#define TAG_VEC_WRITE 0x30u
+#define TAG_VEC_SIGNAL 0x31u
+
+static int tag_workload(void)
 {
+	struct cprv_msi_route route = { .gsi = 0, .address = TAG_ADDR, .data = TAG_VEC_WRITE };
+	struct cprv_vm vm;
+	char err[256];
+	uint64_t one = 1;
+	int efd;
+
+	if (cprv_vm_create(&vm, err, sizeof(err)) ||
+	    cprv_vm_set_routes(&vm, &route, 1, err, sizeof(err))) {
+		fprintf(stderr, "tag workload: %s\n", err);
+		return 6;
+	}
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (efd < 0 || cprv_vm_irqfd(&vm, efd, 0, false)) {
+		fprintf(stderr, "tag workload: eventfd/KVM_IRQFD: %s\n", strerror(errno));
+		return 6;
+	}
+	for (int i = 0; i < TAG_ROUNDS; i++) {
+		if (write(efd, &one, sizeof(one)) != sizeof(one) ||
+		    cprv_vm_signal_msi(&vm, TAG_ADDR, TAG_VEC_SIGNAL) < 0) {
+			fprintf(stderr, "tag workload: round %d: %s\n", i, strerror(errno));
+			return 6;
+		}
+	}
+	close(efd);
+	cprv_vm_close(&vm);
+	return 0;
+}
+
+static void injections_after_a_write_keep_their_own_tag(void **state)
+{
+	char self[512], dir[512], trace[600];
+	char *rec[] = { cprv, "record", "-q", "-o", trace, "--", self, "--tag-workload", NULL };
+	char *dump[] = { cprv, "dump", trace, "--json", NULL };
+	struct cmd_result r;
+	long by_write = 0, by_signal = 0, other = 0;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid = 0;
+
+	assert_true(n > 0);
+	self[n] = 0;
+	live_tmpdir(dir, sizeof(dir), "tags");
+	snprintf(trace, sizeof(trace), "%s/trace.cprv", dir);
+	assert_int_equal(live_run(rec, 300, &r), 0);
+	if (r.status)
+		fail_msg("record: exit %d: %s", r.status, r.err);
+	live_result_free(&r);
+	assert_int_equal(live_run(dump, 300, &r), 0);
+	assert_int_equal(r.status, 0);
+	/* the workload's pid: the one that sent KVM_SIGNAL_MSI (the canary's
+	 * injections are the recorder's); dump prints in file order, where a
+	 * run of MSIs comes when it is flushed, so it is found first */
+	{
+		char *at = strstr(r.out, "\"type\":\"kvm_signal_msi\"");
+		char *p = at ? strstr(at, "\"pid\":") : NULL;
+
+		assert_non_null(p);
+		pid = (pid_t)strtol(p + 6, NULL, 10);
+	}
+	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+		struct json_object *e = json_tokener_parse(line), *v;
+		const char *type, *tag, *data;
+
+		if (!e)
+			fail_msg("dump --json: not JSON: %.200s", line);
+		type = json_object_object_get_ex(e, "type", &v) ? json_object_get_string(v) : "";
+		if (!strcmp(type, "kvm_msi_set_irq") &&
+		    json_object_object_get_ex(e, "pid", &v) && json_object_get_int(v) == pid) {
+			tag = json_object_object_get_ex(e, "ctx_tag", &v) ? json_object_get_string(v) : "none";
+			data = json_object_object_get_ex(e, "data", &v) ? json_object_get_string(v) : "";
+			if (strtoul(data, NULL, 0) == TAG_VEC_WRITE && !strcmp(tag, "eventfd_write"))
+				by_write++;
+			else if (strtoul(data, NULL, 0) == TAG_VEC_SIGNAL && !strcmp(tag, "signal_msi"))
+				by_signal++;
+			else if (other++ < 5)
+				fprintf(stderr, "      mistagged: %.300s\n", line);
+		}
+		json_object_put(e);
+	}
+	live_result_free(&r);
+	printf("      %ld injections by write, %ld by KVM_SIGNAL_MSI, %ld mistagged\n", by_write,
+	       by_signal, other);
+	assert_int_equal(by_write, TAG_ROUNDS);
+	assert_int_equal(by_signal, TAG_ROUNDS);
+	assert_int_equal(other, 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--tag-workload"))
+		return tag_workload();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(probe_proves_the_kvm_path_live),
 		cmocka_unit_test(probe_falls_back_to_classic_tracepoints),
@@ -316,6 +422,7 @@ int main(void)
 		cmocka_unit_test(run_new_eventfd_fault_loses_exactly_the_blackout),
 		cmocka_unit_test(run_exec_new_eventfd_fault_loses_exactly_the_blackout),
 		cmocka_unit_test(run_on_classic_tracepoints_only_passes_exactly),
+		cmocka_unit_test(injections_after_a_write_keep_their_own_tag),
 		cmocka_unit_test(sigint_while_recording_leaves_a_complete_trace),
 		cmocka_unit_test(killed_recorder_leaves_a_readable_trace_that_cannot_pass),
 	};
