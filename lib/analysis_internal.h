@@ -10,6 +10,11 @@ struct an_map {
 	uint64_t *keys;
 	void **vals;
 	size_t cap, n;
+	/* the last key found: an MSI's events ask for the same task and
+	 * eventfd one after another (written by an_map_get on a const map:
+	 * a cache, never the map's contents) */
+	uint64_t hit_key;
+	void *hit_val;
 };
 
 void *an_map_get(const struct an_map *m, uint64_t key);

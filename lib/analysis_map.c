@@ -19,13 +19,20 @@ static size_t slot_of(uint64_t key, size_t cap)
 
 void *an_map_get(const struct an_map *m, uint64_t key)
 {
+	struct an_map *w = (struct an_map *)m; /* the hit cache only */
+
+	if (m->hit_val && m->hit_key == key)
+		return m->hit_val;
 	if (!m->cap)
 		return NULL;
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (!m->vals[i])
 			return NULL;
-		if (m->keys[i] == key)
+		if (m->keys[i] == key) {
+			w->hit_key = key;
+			w->hit_val = m->vals[i];
 			return m->vals[i];
+		}
 	}
 }
 
@@ -72,6 +79,8 @@ int an_map_put(struct an_map *m, uint64_t key, void *val)
 		m->n++;
 	m->keys[i] = key;
 	m->vals[i] = val;
+	if (m->hit_key == key)
+		m->hit_val = val;
 	return 0;
 }
 
