@@ -61,6 +61,9 @@ struct cprv_reorder {
 	struct lane lane[NLANE];
 	uint32_t act[NLANE];         /* the active lanes */
 	uint32_t nact, top;          /* top: the one with the newest tail */
+	/* the lane insert last appended to (NLANE: none): a late run comes
+	 * as a row of events, each the next of the one before */
+	uint32_t last;
 	/* unless dirty: cur (a lane or HEAP) holds the oldest event while
 	 * that is older than thr, the oldest held anywhere else */
 	uint32_t cur;
@@ -115,6 +118,7 @@ struct cprv_reorder *cprv_reorder_new(size_t window)
 	r->bsize = bsize;
 	r->bshift = bshift;
 	r->dirty = 1;
+	r->last = NLANE;
 	r->bev = alloc_aligned(nblk * bsize, sizeof(*r->bev));
 	r->bseq = alloc_aligned(nblk * bsize, sizeof(*r->bseq));
 	r->bnext = alloc_aligned(nblk, sizeof(*r->bnext));
@@ -456,12 +460,23 @@ static __attribute__((noinline)) void insert(struct cprv_reorder *r,
 					      const struct cprv_event *ev, uint64_t seq)
 {
 	uint32_t best = NONE, near = NONE;
+	struct lane *top;
+	int far;
 
 	if (!r->nact) {
 		lane_start(r, ev, seq);
 		return;
 	}
-	if (lane_insert(r, r->top, ev, seq))
+	top = &r->lane[r->top];
+	far = top->len > SCAN && r->bev[from_tail(r, top, SCAN)].ts > ev->ts;
+	/* too late for the top: the row insert last took goes on (any lane
+	 * whose newest is not newer stays sorted) */
+	if (far && r->last < NLANE && r->last != r->top && r->lane[r->last].len &&
+	    r->lane[r->last].tail_ts <= ev->ts) {
+		lane_append(r, &r->lane[r->last], ev, seq);
+		return;
+	}
+	if (!far && lane_insert(r, r->top, ev, seq))
 		return;
 	for (uint32_t j = 0; j < r->nact; j++) {
 		uint32_t c = r->act[j];
@@ -476,14 +491,17 @@ static __attribute__((noinline)) void insert(struct cprv_reorder *r,
 			near = c;
 		}
 	}
-	if (best != NONE)
+	if (best != NONE) {
 		lane_append(r, &r->lane[best], ev, seq);
-	else if (near != NONE && lane_insert(r, near, ev, seq))
+		r->last = best;
+	} else if (near != NONE && lane_insert(r, near, ev, seq)) {
 		;
-	else if (r->nact < NLANE || lane_evict(r))
+	} else if (r->nact < NLANE || lane_evict(r)) {
 		lane_start(r, ev, seq);
-	else
+		r->last = r->act[r->nact - 1];
+	} else {
 		heap_push(r, ev, seq);
+	}
 }
 
 int cprv_reorder_push(struct cprv_reorder *r, const struct cprv_event *ev, struct cprv_event *out)
