@@ -7,6 +7,7 @@
  * assign replay racing a new signal, as a replay race: analysis_replay.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,8 @@ struct an_attr {
 	bool user;              /* user space injected (KVM_SIGNAL_MSI): may cover held fires */
 	bool ambiguous, material;
 	bool other_vm;          /* a workqueue injection none of ours can explain */
-	struct an_cand cand[MAX_CAND];
 	size_t n_cand;
+	struct an_cand cand[MAX_CAND]; /* last: read only below n_cand, never cleared */
 };
 
 static struct an_task *task_get(struct cprv_analysis *a, const struct cprv_event *ev)
@@ -206,7 +207,7 @@ static void by_kvm_set_irq(struct cprv_analysis *a, const struct an_inj *in, str
 
 static void attribute(struct cprv_analysis *a, const struct an_inj *in, struct an_attr *r)
 {
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, offsetof(struct an_attr, cand));
 	switch (in->tag) {
 	case CPRV_CTX_EVENTFD_WRITE:
 	case CPRV_CTX_IRQFD:
