@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "probes.h"
+#include "record.h"
 #include "run.h"
 #include "cprv.skel.h"
 
@@ -59,14 +60,6 @@ struct cprv_probes {
  * less than half a wake-up batch waits out the rest of this period first;
  * a real batch (the BPF side woke us) is read at once. */
 #define POLL_PERIOD_NS (10ull * 1000 * 1000)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* libbpf reports through one process-wide print hook; keep its last
  * complaint so a rejected variant can say why in its own words. */
@@ -629,7 +622,7 @@ int cprv_probes_stats(struct cprv_probes *p, uint64_t *out)
 
 int cprv_probes_poll(struct cprv_probes *p, int timeout_ms, cprv_event_fn fn, void *arg)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = cprv_now_ns();
 	int n;
 
 	if (p->polled_bytes < p->skel->rodata->wakeup_bytes / 2 &&
@@ -639,7 +632,7 @@ int cprv_probes_poll(struct cprv_probes *p, int timeout_ms, cprv_event_fn fn, vo
 
 		nanosleep(&ts, NULL); /* a signal ends it early: fine */
 	}
-	p->last_poll_ns = mono_ns();
+	p->last_poll_ns = cprv_now_ns();
 	p->polled_bytes = 0;
 	p->fn = fn;
 	p->arg = arg;
