@@ -45,11 +45,18 @@ unprobed() { # for tag args...
 	echo "$tag mode=unprobed for=$for $line" >>"$RAW"
 }
 
+# record's closing line in FILE (its stderr) as "EVENTS DROPS BYTES", or
+# nothing: "cpr-verify: TRACE: N events, D dropped, B bytes (x bytes/event),
+# S s; stopped: R". Also for the cprv-kvm peer (peers.sh).
+record_totals() { # FILE
+	sed -nE 's/.*: ([0-9]+) events, ([0-9]+) dropped, ([0-9]+) bytes.*/\1 \2 \3/p' "$1" | tail -1
+}
+
 # one run under the recorder: irqfd_bench's line + record's summary + the
 # recorder's whole-process rusage (its children included, see runstat.c)
 probed() { # tag args...
 	local tag=$1; shift
-	local line rec rs ev drops bytes
+	local line rs ev drops bytes
 	rm -f "$SCRATCH/rec.cprv" "$OUT/rec.out" "$OUT/rec.err" "$OUT/rec.rs"
 	# shellcheck disable=SC2086 # REC_OPTS: extra record options, split
 	"$B/bench/runstat" -o "$OUT/rec.rs" -- "$B/cpr-verify" record -q ${REC_OPTS:-} -o "$SCRATCH/rec.cprv" -- \
@@ -57,11 +64,7 @@ probed() { # tag args...
 		{ echo "record failed ($tag):" >&2; tail -5 "$OUT/rec.err" >&2; return 1; }
 	line=$(grep '^threads=' "$OUT/rec.out" | tail -1)
 	[ -n "$line" ] || { echo "no result line from irqfd_bench under record ($tag)" >&2; return 1; }
-	# "cpr-verify: FILE: N events, D dropped, B bytes (x bytes/event), S s; stopped: R"
-	rec=$(grep -E ': [0-9]+ events, [0-9]+ dropped, [0-9]+ bytes' "$OUT/rec.err" | tail -1)
-	ev=$(sed -E 's/.*: ([0-9]+) events, .*/\1/' <<<"$rec")
-	drops=$(sed -E 's/.* ([0-9]+) dropped, .*/\1/' <<<"$rec")
-	bytes=$(sed -E 's/.* dropped, ([0-9]+) bytes .*/\1/' <<<"$rec")
+	read -r ev drops bytes < <(record_totals "$OUT/rec.err")
 	rs=$(sed 's/\([a-z_]*\)=/rec_\1=/g' "$OUT/rec.rs")
 	echo "$tag mode=probed $line rec_events=${ev:-0} rec_drops=${drops:-0} rec_bytes=${bytes:-0} $rs" >>"$RAW"
 }

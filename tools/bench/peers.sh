@@ -14,7 +14,7 @@
 #   bpftrace-count   bpftrace -o FILE -c BENCH -e '<count() per vector>'
 #
 # A missing tool is installed from Debian (apt-get, quietly; it says so).
-# Needs B (build dir), OUT, SCRATCH and RAW from irqfd.sh.
+# Needs B (build dir), OUT, SCRATCH, RAW and record_totals from irqfd.sh.
 #
 # Each run appends one line to RAW:
 #   TAG mode=MODE <irqfd_bench's line> peer_events=N peer_events_all=A
@@ -195,8 +195,7 @@ peer_run() {
 			"$B/bench/runstat" -o "$rs" -- "$B/cpr-verify" record -q --deny syscall -o "$d/rec.cprv" -- \
 				"${bench[@]}" >"$out" 2>"$err"
 			rc=$?
-			# "cpr-verify: FILE: N events, D dropped, B bytes (x bytes/event), S s; stopped: R"
-			read -r ev drops bytes < <(sed -nE 's/.*: ([0-9]+) events, ([0-9]+) dropped, ([0-9]+) bytes.*/\1 \2 \3/p' "$err" | tail -1)
+			read -r ev drops bytes < <(record_totals "$err")
 			if [ "$rc" != 0 ] || [ -z "$ev" ]; then
 				why="cpr-verify record --deny syscall exit $rc: $(grep -v '^ *$' "$err" | tail -2 | tr '\n' ' ')"
 			fi
