@@ -41,6 +41,7 @@ struct cprv_analysis *cprv_analysis_new(const struct cprv_analysis_opts *opts)
 	if (!a->o.max_pending)
 		a->o.max_pending = 65536;
 	a->open_cycle = -1;
+	a->binds_gen = 1;       /* (a new ctx's vm_gen 0 has no answer yet) */
 	/*
 	 * vfio_msihandler calls eventfd_signal, so one device MSI may show at
 	 * both: count kernel fires at the best visible stage only.
@@ -349,6 +350,7 @@ static void binding_end(struct cprv_analysis *a, size_t i, uint64_t ts)
 {
 	uint64_t ctx = a->binds[i].ctx;
 
+	a->binds_gen++;
 	a->binds[i].active = false;
 	a->binds[i].deassign_ts = ts;
 	for (size_t j = 0; j < a->n_binds;) {
@@ -428,6 +430,7 @@ static int on_irqfd(struct cprv_analysis *a, const struct cprv_event *ev)
 		}
 	struct an_binding *b = &a->binds[a->n_binds++];
 	*b = nb;
+	a->binds_gen++;
 	if (overlap.active) {
 		an_replay_assign(c, b);
 		return an_cpr_overlap(a, &overlap, b);
@@ -491,6 +494,7 @@ static int vm_retire(struct cprv_analysis *a, struct an_vm *old, uint64_t ts)
 	for (size_t i = 0; i < a->n_binds; i++)
 		if (a->binds[i].kvm == raw)
 			a->binds[i].kvm = id;
+	a->binds_gen++;
 	for (size_t i = 0; i < a->n_cycles; i++) {
 		if (a->cycles[i].old_vm == raw)
 			a->cycles[i].old_vm = id;

@@ -345,6 +345,7 @@ static void cover_run(struct an_lvec *lv, const struct an_inj *in, const struct 
 static uint64_t inj_vm(struct cprv_analysis *a, const struct an_inj *in, const struct an_attr *r)
 {
 	const struct an_binding *best = NULL;
+	struct an_ctx *c = r->ctx;
 
 	if (in->tag == CPRV_CTX_SIGNAL_MSI)
 		return in->tag_obj;
@@ -355,11 +356,17 @@ static uint64_t inj_vm(struct cprv_analysis *a, const struct an_inj *in, const s
 	for (size_t i = 0; i < r->n_cand; i++)
 		if (r->cand[i].c == r->ctx)
 			return r->cand[i].kvm;
+	/* every MSI of a vector asks again: the scan only when the
+	 * bindings changed since */
+	if (c->vm_gen == a->binds_gen)
+		return c->vm_kvm;
 	for (size_t i = 0; i < a->n_binds; i++)
-		if (a->binds[i].active && a->binds[i].ctx == r->ctx->addr &&
+		if (a->binds[i].active && a->binds[i].ctx == c->addr &&
 		    (!best || a->binds[i].assign_ts > best->assign_ts))
 			best = &a->binds[i];
-	return best ? best->kvm : 0;
+	c->vm_gen = a->binds_gen;
+	c->vm_kvm = best ? best->kvm : 0;
+	return c->vm_kvm;
 }
 
 static int injection(struct cprv_analysis *a, struct an_inj *in)

@@ -98,6 +98,9 @@ struct an_ctx {
 	uint32_t held_pid;            /* the last reader that took fires */
 	uint64_t held_ts;
 	struct an_replay replay;
+	/* the VM of its newest active irqfd (0: none), found while the
+	 * bindings were at generation vm_gen */
+	uint64_t vm_gen, vm_kvm;
 };
 
 struct an_lvec {
@@ -216,6 +219,7 @@ struct cprv_analysis {
 	size_t n_lv, cap_lv;
 	struct an_binding *binds;
 	size_t n_binds, cap_binds;
+	uint64_t binds_gen;       /* bumped when a binding starts, ends or is renamed */
 	struct an_vm **vm_list;
 	size_t n_vm, cap_vm;
 	uint32_t vm_gen;          /* VMs retired because their address was reused */
