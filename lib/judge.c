@@ -14,6 +14,7 @@
 #include "judge.h"
 #include "plan.h"
 #include "reorder.h"
+#include "run.h"
 #include "report.h"
 #include "trace.h"
 #include "verdict.h"
@@ -227,6 +228,11 @@ static uint64_t *path_ctxs(const char *trace, size_t *n, uint64_t *per_type)
 	return v;
 }
 
+static int feed(void *a, const struct cprv_event *ev)
+{
+	return cprv_analysis_feed(a, ev);
+}
+
 struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_judge_error *e,
 				  char *err, size_t errlen)
 {
@@ -239,6 +245,7 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	struct cprv_trace_reader *r = NULL;
 	struct cprv_reorder *ro = NULL;
 	struct cprv_event ev, out;
+	const struct cprv_run_iter *run;
 	bool have_gt = false, no_device = o->no_device_ok;
 	uint64_t per_type[CPRV_EV_MAX] = { 0 };
 	size_t n_path = 0;
@@ -315,7 +322,16 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	while ((rc = cprv_trace_next(r, &ev)) > 0) {
+	/* runs go in whole: held as they came and expanded as they leave */
+	while ((rc = cprv_trace_next_run(r, &ev, &run)) > 0) {
+		if (run) {
+			j->events += cprv_run_events(run);
+			if (cprv_reorder_push_run(ro, run, feed, j->a)) {
+				snprintf(err, errlen, "out of memory while analysing");
+				goto fail;
+			}
+			continue;
+		}
 		j->events++;
 		if (cprv_reorder_push(ro, &ev, &out) && cprv_analysis_feed(j->a, &out)) {
 			snprintf(err, errlen, "out of memory while analysing");

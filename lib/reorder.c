@@ -27,10 +27,18 @@
  * Lanes are chains of blocks from one pool. All memory is allocated up
  * front, so push cannot fail, but only what is used gets touched: an
  * in-order trace touches about window * 72 bytes and little else.
+ *
+ * A run (lib/run.h) in timestamp order is a sorted stream already: it is
+ * held as it came, template and deltas, in a run lane (a FIFO of runs, the
+ * same patience rule), one more kind of source, and expanded only as its
+ * events leave. While its events are "pushed" (counted in) one by one, those
+ * not in yet are hidden from every release, so what leaves is what pushing
+ * them one by one would have released.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "reorder.h"
+#include "run.h"
 
 #define DEFAULT_WINDOW 262144
 #define NLANE 8
@@ -41,6 +49,8 @@
 #define ALIGN 64
 #define HEAP NLANE        /* the current source is the heap */
 #define NONE UINT32_MAX
+#define NRUN 8            /* run lanes */
+#define RL0 (HEAP + 1)    /* the current source is run lane cur - RL0 */
 
 struct lane {
 	uint64_t head_ts, head_seq, tail_ts;
@@ -53,6 +63,21 @@ struct lane {
 struct hkey {
 	uint64_t ts, seq;
 	uint32_t idx;
+};
+
+/* A held run: where it stands, over its own copy of templates and deltas. */
+struct rslot {
+	struct cprv_run_cur cur;
+	struct cprv_event head;     /* its next event out */
+	uint64_t head_seq;
+	uint32_t next;              /* the next run of its lane, NONE */
+	void *mem;                  /* the copy: nev templates, then the deltas */
+};
+
+struct rlane {
+	uint32_t hs, ts;            /* head and tail run, while active */
+	uint64_t tail_ts;           /* the tail run's last event */
+	int on;                     /* active: in ract */
 };
 
 struct cprv_reorder {
@@ -81,6 +106,14 @@ struct cprv_reorder {
 	struct cprv_event *pool;
 	uint32_t *pfree;
 	uint32_t pused, npfree;
+	/* run lanes and the runs they hold */
+	struct rlane rl[NRUN];
+	uint32_t ract[NRUN], nract;
+	struct rslot *slot;
+	uint32_t *sfree;
+	uint32_t nslot, sused, nsfree;
+	/* a run's events from this sequence on are not pushed yet */
+	uint64_t hid_seq;
 	uint64_t seq, last_ts, late;
 };
 
@@ -119,6 +152,12 @@ struct cprv_reorder *cprv_reorder_new(size_t window)
 	r->bshift = bshift;
 	r->dirty = 1;
 	r->last = NLANE;
+	r->hid_seq = UINT64_MAX;
+	/* a held run has an event in the window: window + 1 at most (the
+	 * one being pushed); calloc: only the slots used get touched */
+	r->nslot = (uint32_t)window + 1;
+	r->slot = calloc(r->nslot, sizeof(*r->slot));
+	r->sfree = calloc(r->nslot, sizeof(*r->sfree));
 	r->bev = alloc_aligned(nblk * bsize, sizeof(*r->bev));
 	r->bseq = alloc_aligned(nblk * bsize, sizeof(*r->bseq));
 	r->bnext = alloc_aligned(nblk, sizeof(*r->bnext));
@@ -126,7 +165,8 @@ struct cprv_reorder *cprv_reorder_new(size_t window)
 	r->heap = alloc_aligned(window, sizeof(*r->heap));
 	r->pool = alloc_aligned(window, sizeof(*r->pool));
 	r->pfree = alloc_aligned(window, sizeof(*r->pfree));
-	if (!r->bev || !r->bseq || !r->bnext || !r->bfree || !r->heap || !r->pool || !r->pfree) {
+	if (!r->bev || !r->bseq || !r->bnext || !r->bfree || !r->heap || !r->pool || !r->pfree ||
+	    !r->slot || !r->sfree) {
 		cprv_reorder_free(r);
 		return NULL;
 	}
@@ -136,6 +176,9 @@ struct cprv_reorder *cprv_reorder_new(size_t window)
 void cprv_reorder_free(struct cprv_reorder *r)
 {
 	if (r) {
+		for (uint32_t j = 0; j < r->nract; j++)
+			for (uint32_t i = r->rl[r->ract[j]].hs; i != NONE; i = r->slot[i].next)
+				free(r->slot[i].mem);
 		free(r->bev);
 		free(r->bseq);
 		free(r->bnext);
@@ -143,6 +186,8 @@ void cprv_reorder_free(struct cprv_reorder *r)
 		free(r->heap);
 		free(r->pool);
 		free(r->pfree);
+		free(r->slot);
+		free(r->sfree);
 		free(r);
 	}
 }
@@ -185,6 +230,17 @@ static void recompute(struct cprv_reorder *r)
 
 		k2 = lt1 ? k1 : (k < k2 ? k : k2);
 		src = lt1 ? c : src;
+		k1 = lt1 ? k : k1;
+	}
+	for (uint32_t j = 0; j < r->nract; j++) {
+		uint32_t c = r->ract[j];
+		const struct rslot *s = &r->slot[r->rl[c].hs];
+		/* (a head not pushed yet is not there) */
+		key128 k = s->head_seq >= r->hid_seq ? ~(key128)0 : key(s->head.ts, s->head_seq);
+		int lt1 = k < k1;
+
+		k2 = lt1 ? k1 : (k < k2 ? k : k2);
+		src = lt1 ? RL0 + c : src;
 		k1 = lt1 ? k : k1;
 	}
 	if (r->hn) {
@@ -441,7 +497,64 @@ static inline int cur_is_oldest(const struct cprv_reorder *r)
 		return 0;
 	if (r->cur == HEAP)
 		return r->hn && key_less(r->heap[0].ts, r->heap[0].seq, r->thr_ts, r->thr_seq);
+	if (r->cur >= RL0) {
+		const struct rslot *s = &r->slot[r->rl[r->cur - RL0].hs];
+
+		return s->head_seq < r->hid_seq &&
+		       key_less(s->head.ts, s->head_seq, r->thr_ts, r->thr_seq);
+	}
 	return key_less(r->lane[r->cur].head_ts, r->lane[r->cur].head_seq, r->thr_ts, r->thr_seq);
+}
+
+/* ---- run lanes ---- */
+
+/* Takes run lane id's oldest; the lane goes inactive when empty. */
+static inline void rl_pop(struct cprv_reorder *r, uint32_t id, struct cprv_event *out)
+{
+	struct rlane *l = &r->rl[id];
+	struct rslot *s = &r->slot[l->hs];
+
+	*out = s->head;
+	if (cprv_run_cur_next(&s->cur, &s->head)) {
+		s->head_seq++;
+		return;
+	}
+	free(s->mem);
+	r->sfree[r->nsfree++] = l->hs;
+	l->hs = s->next;
+	if (l->hs != NONE)
+		return;
+	l->on = 0;
+	for (uint32_t j = 0; j < r->nract; j++)
+		if (r->ract[j] == id) {
+			r->ract[j] = r->ract[--r->nract];
+			break;
+		}
+	if (RL0 + id == r->cur)
+		r->dirty = 1;
+}
+
+/*
+ * The run lane a sorted run from ts first on may join: the active one with
+ * the newest tail not newer than first (the patience rule), else an idle
+ * one; NONE if every lane is taken and none fits.
+ */
+static uint32_t rl_pick(const struct cprv_reorder *r, uint64_t first)
+{
+	uint32_t best = NONE;
+
+	for (uint32_t j = 0; j < r->nract; j++) {
+		uint32_t c = r->ract[j];
+
+		if (r->rl[c].tail_ts <= first && (best == NONE || r->rl[c].tail_ts > r->rl[best].tail_ts))
+			best = c;
+	}
+	if (best != NONE || r->nract == NRUN)
+		return best;
+	for (uint32_t c = 0; c < NRUN; c++)
+		if (!r->rl[c].on)
+			return c;
+	return NONE;
 }
 
 static __attribute__((noinline)) void release(struct cprv_reorder *r, struct cprv_event *out)
@@ -450,6 +563,8 @@ static __attribute__((noinline)) void release(struct cprv_reorder *r, struct cpr
 		recompute(r);
 	if (r->cur == HEAP)
 		heap_pop(r, out);
+	else if (r->cur >= RL0)
+		rl_pop(r, r->cur - RL0, out);
 	else
 		lane_pop(r, r->cur, out);
 	r->n--;
@@ -510,7 +625,7 @@ int cprv_reorder_push(struct cprv_reorder *r, const struct cprv_event *ev, struc
 	int popped = 0;
 
 	if (r->n == r->window) {
-		if (r->cur != HEAP && cur_is_oldest(r)) {
+		if (r->cur < NLANE && cur_is_oldest(r)) {
 			lane_pop(r, r->cur, out);
 			r->n--;
 			count_late(r, out);
@@ -527,6 +642,77 @@ int cprv_reorder_push(struct cprv_reorder *r, const struct cprv_event *ev, struc
 	r->seq++;
 	r->n++;
 	return popped;
+}
+
+/* A run that is not held as it is: its events pushed one by one. */
+static int push_each(struct cprv_reorder *r, const struct cprv_run_iter *it,
+		     cprv_reorder_emit_fn emit, void *arg)
+{
+	struct cprv_run_cur x = it->cur;
+	struct cprv_event ev, out;
+	int err = 0;
+
+	while (cprv_run_cur_next(&x, &ev))
+		if (cprv_reorder_push(r, &ev, &out) && !err)
+			err = emit(arg, &out);
+	return err;
+}
+
+int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it,
+			  cprv_reorder_emit_fn emit, void *arg)
+{
+	uint64_t last, m = cprv_run_events(it), seq0 = r->seq;
+	size_t tbytes = it->cur.nev * sizeof(struct cprv_event);
+	uint32_t id, idx;
+	struct rlane *l;
+	struct rslot *s;
+	struct cprv_event out;
+	uint8_t *mem;
+	int err = 0;
+
+	/* (out of slots or memory it is still exact, only slower) */
+	if ((!r->nsfree && r->sused == r->nslot) || !cprv_run_sorted(&it->cur, &last) ||
+	    (id = rl_pick(r, it->tmpl[0].ts)) == NONE ||
+	    !(mem = malloc(tbytes + cprv_run_delta_bytes(&it->cur))))
+		return push_each(r, it, emit, arg);
+	idx = r->nsfree ? r->sfree[--r->nsfree] : r->sused++;
+	s = &r->slot[idx];
+	memcpy(mem, it->tmpl, tbytes);
+	memcpy(mem + tbytes, it->cur.d, cprv_run_delta_bytes(&it->cur));
+	s->mem = mem;
+	s->cur = it->cur;
+	s->cur.tmpl = (const struct cprv_event *)mem;
+	s->cur.d = mem + tbytes;
+	cprv_run_cur_next(&s->cur, &s->head);
+	s->head_seq = seq0;
+	s->next = NONE;
+	l = &r->rl[id];
+	if (l->on) {
+		r->slot[l->ts].next = idx;
+	} else {
+		l->hs = idx;
+		l->on = 1;
+		r->ract[r->nract++] = id;
+	}
+	l->ts = idx;
+	l->tail_ts = last;
+	/* in one by one: a release sees only those in so far */
+	r->hid_seq = seq0;
+	for (uint64_t j = 0; j < m; j++) {
+		if (r->n == r->window) {
+			release(r, &out);
+			if (!err)
+				err = emit(arg, &out);
+		}
+		r->hid_seq++;
+		r->n++;
+		s = &r->slot[l->hs];
+		if (s->head_seq == r->hid_seq - 1)
+			offer(r, s->head.ts, s->head_seq, RL0 + id);
+	}
+	r->hid_seq = UINT64_MAX;
+	r->seq = seq0 + m;
+	return err;
 }
 
 int cprv_reorder_pop(struct cprv_reorder *r, struct cprv_event *out)

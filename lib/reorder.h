@@ -23,6 +23,22 @@ void cprv_reorder_free(struct cprv_reorder *r);
 /* Adds ev; if the window is full, pops the oldest into *out and returns 1,
  * else 0. Ties keep arrival order. */
 int cprv_reorder_push(struct cprv_reorder *r, const struct cprv_event *ev, struct cprv_event *out);
+struct cprv_run_iter;
+
+/* Takes a released event; nonzero stops the emitting (returned by the push). */
+typedef int (*cprv_reorder_emit_fn)(void *arg, const struct cprv_event *ev);
+
+/*
+ * Adds a whole run (freshly opened, lib/run.h), exactly as if its events
+ * had been pushed one by one: each event those pushes would have released
+ * goes to emit, in order. A run in timestamp order is held as it is and
+ * expanded only as its events leave; one that is not (or when too many
+ * runs are held) is pushed event by event. Returns 0, or the first nonzero
+ * emit return, after which nothing more is emitted and r is only good for
+ * freeing.
+ */
+int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it,
+			  cprv_reorder_emit_fn emit, void *arg);
 /* After the last push: pops the oldest remaining, 1, or 0 when empty. */
 int cprv_reorder_pop(struct cprv_reorder *r, struct cprv_event *out);
 /* Events released earlier than an event already released (window too small). */

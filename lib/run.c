@@ -78,16 +78,17 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 		return 0;
 	}
 	memset(it, 0, sizeof(*it));
-	it->nev = h.flags;
-	it->n = n;
-	for (uint32_t k = 0; k < it->nev; k++)
+	for (uint32_t k = 0; k < h.flags; k++)
 		cprv_event_decode(enc + (1 + k) * CPRV_EVENT_SIZE, &it->tmpl[k]);
-	it->d = enc + (1 + it->nev) * CPRV_EVENT_SIZE;
-	it->first = it->tmpl[0].ts;
+	it->cur.tmpl = it->tmpl;
+	it->cur.nev = h.flags;
+	it->cur.n = n;
+	it->cur.d = enc + (1 + h.flags) * CPRV_EVENT_SIZE;
+	it->cur.first = it->tmpl[0].ts;
 	return 1 + blocks;
 }
 
-bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
+bool cprv_run_cur_next(struct cprv_run_cur *it, struct cprv_event *ev)
 {
 	if (it->i >= it->n)
 		return false;
@@ -106,6 +107,36 @@ bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
 		it->k = 0;
 		it->i++;
 	}
+	return true;
+}
+
+bool cprv_run_sorted(const struct cprv_run_cur *it, uint64_t *last_ts)
+{
+	uint64_t last = it->tmpl[0].ts, first = last;
+	uint32_t off = 0;
+
+	for (uint32_t k = 1; k < it->nev; k++) {
+		if (it->tmpl[k].ts < last)
+			return false;
+		last = it->tmpl[k].ts;
+	}
+	for (uint64_t i = 1; i < it->n; i++) {
+		uint64_t prev = 0;
+
+		first += cprv_get_le32(it->d + off);
+		off += 4;
+		if (first < last)
+			return false;
+		for (uint32_t k = 1; k < it->nev; k++, off += 2) {
+			uint64_t o = cprv_get_le16(it->d + off);
+
+			if (o < prev)
+				return false;
+			prev = o;
+		}
+		last = first + prev;
+	}
+	*last_ts = last;
 	return true;
 }
 

@@ -22,15 +22,23 @@
 #define CPRV_RUN_MAX_ENCODED \
 	((1 + CPRV_RUN_MAX_EV) * CPRV_EVENT_SIZE + CPRV_RUN_DELTA_BYTES + CPRV_EVENT_SIZE)
 
-struct cprv_run_iter {
-	struct cprv_event tmpl[CPRV_RUN_MAX_EV];
+/* An expansion under way, over templates and deltas held elsewhere. */
+struct cprv_run_cur {
+	const struct cprv_event *tmpl;
 	const uint8_t *d;   /* deltas */
-	uint32_t nev;       /* events per MSI */
 	uint64_t n;         /* MSIs */
 	uint64_t i;         /* MSI being returned */
+	uint64_t first;     /* ts of MSI i's first event */
+	uint32_t nev;       /* events per MSI */
 	uint32_t k;         /* its next event */
 	uint32_t off;       /* into d */
-	uint64_t first;     /* ts of MSI i's first event */
+};
+
+/* A run being read: its templates decoded, cur over them and the deltas.
+ * (cur points into the iterator and its source: copy cur, not the whole.) */
+struct cprv_run_iter {
+	struct cprv_event tmpl[CPRV_RUN_MAX_EV];
+	struct cprv_run_cur cur;
 };
 
 /*
@@ -52,7 +60,25 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 		     size_t whylen);
 
 /* Next event of the run: true with *ev filled, false when all are out. */
-bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev);
+bool cprv_run_cur_next(struct cprv_run_cur *c, struct cprv_event *ev);
+
+static inline bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
+{
+	return cprv_run_cur_next(&it->cur, ev);
+}
+
+/* Bytes of deltas the run has. */
+static inline size_t cprv_run_delta_bytes(const struct cprv_run_cur *c)
+{
+	return (size_t)(c->n - 1) * (4 + 2 * (c->nev - 1));
+}
+
+/*
+ * Whether the events of a freshly opened run come out in timestamp order
+ * (ties allowed), as one task's MSIs do; *last_ts = its last event's ts.
+ * A reorder window may then hold the run as one sorted stream.
+ */
+bool cprv_run_sorted(const struct cprv_run_cur *it, uint64_t *last_ts);
 
 /*
  * Building runs in user space, by the BPF side's rules: an MSI (its nev
@@ -80,7 +106,7 @@ size_t cprv_run_finish(const struct cprv_run_builder *b, uint8_t *out);
 /* Events the run stands for. */
 static inline uint64_t cprv_run_events(const struct cprv_run_iter *it)
 {
-	return it->n * it->nev;
+	return it->cur.n * it->cur.nev;
 }
 
 #endif

@@ -724,17 +724,22 @@ static int load_chunk(struct cprv_trace_reader *r)
 	return 0;
 }
 
-static int next(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult)
+/* whole: runs come out as r->run, unexpanded (next_run) */
+static int next(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult, bool whole)
 {
 	int ret;
 
 	for (;;) {
-		if (r->in_run && mult) {
+		if (r->in_run && whole) {
+			r->in_run = false;
+			r->events += cprv_run_events(&r->run);
+			return 2;
+		} else if (r->in_run && mult) {
 			/* each template once, standing for the run's every MSI */
-			if (r->run_k < r->run.nev) {
+			if (r->run_k < r->run.cur.nev) {
 				*ev = r->run.tmpl[r->run_k++];
-				*mult = r->run.n;
-				r->events += r->run.n;
+				*mult = r->run.cur.n;
+				r->events += r->run.cur.n;
 				return 1;
 			}
 			r->in_run = false;
@@ -781,12 +786,21 @@ static int next(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mu
 
 int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev)
 {
-	return next(r, ev, NULL);
+	return next(r, ev, NULL, false);
 }
 
 int cprv_trace_next_mult(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult)
 {
-	return next(r, ev, mult);
+	return next(r, ev, mult, false);
+}
+
+int cprv_trace_next_run(struct cprv_trace_reader *r, struct cprv_event *ev,
+			const struct cprv_run_iter **run)
+{
+	int ret = next(r, ev, NULL, true);
+
+	*run = ret == 2 ? &r->run : NULL;
+	return ret == 2 ? 1 : ret;
 }
 
 const struct cprv_trace_note *cprv_trace_notes(const struct cprv_trace_reader *r,

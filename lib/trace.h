@@ -147,6 +147,7 @@ struct cprv_trace_note {
 };
 
 struct cprv_trace_reader;
+struct cprv_run_iter;
 
 /*
  * Open and validate the header. NULL with errno and err set on: no such
@@ -174,6 +175,16 @@ int cprv_trace_next(struct cprv_trace_reader *r, struct cprv_event *ev);
  * cprv_trace_next on one reader.
  */
 int cprv_trace_next_mult(struct cprv_trace_reader *r, struct cprv_event *ev, uint64_t *mult);
+
+/*
+ * Like cprv_trace_next, but a run comes out whole: 1 with *run pointing at
+ * an iterator over it (the reader's own, valid until the next call; its
+ * events count as read) and *ev untouched, or 1 with *run NULL and *ev a
+ * plain event. For a consumer that can take a run as one sorted stream
+ * (cprv_reorder_push_run). Do not mix with the other two on one reader.
+ */
+int cprv_trace_next_run(struct cprv_trace_reader *r, struct cprv_event *ev,
+			const struct cprv_run_iter **run);
 
 /* META notes and END JSON read so far (all of them once next returned 0). */
 const struct cprv_trace_note *cprv_trace_notes(const struct cprv_trace_reader *r,
