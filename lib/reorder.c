@@ -68,8 +68,7 @@ struct hkey {
 /* A held run: where it stands, over its own copy of templates and deltas. */
 struct rslot {
 	struct cprv_run_cur cur;
-	struct cprv_event head;     /* its next event out */
-	uint64_t head_seq;
+	uint64_t head_ts, head_seq; /* its next event out */
 	uint32_t next;              /* the next run of its lane, NONE */
 	void *mem;                  /* the copy: nev templates, then the deltas */
 };
@@ -236,7 +235,7 @@ static void recompute(struct cprv_reorder *r)
 		uint32_t c = r->ract[j];
 		const struct rslot *s = &r->slot[r->rl[c].hs];
 		/* (a head not pushed yet is not there) */
-		key128 k = s->head_seq >= r->hid_seq ? ~(key128)0 : key(s->head.ts, s->head_seq);
+		key128 k = s->head_seq >= r->hid_seq ? ~(key128)0 : key(s->head_ts, s->head_seq);
 		int lt1 = k < k1;
 
 		k2 = lt1 ? k1 : (k < k2 ? k : k2);
@@ -501,7 +500,7 @@ static inline int cur_is_oldest(const struct cprv_reorder *r)
 		const struct rslot *s = &r->slot[r->rl[r->cur - RL0].hs];
 
 		return s->head_seq < r->hid_seq &&
-		       key_less(s->head.ts, s->head_seq, r->thr_ts, r->thr_seq);
+		       key_less(s->head_ts, s->head_seq, r->thr_ts, r->thr_seq);
 	}
 	return key_less(r->lane[r->cur].head_ts, r->lane[r->cur].head_seq, r->thr_ts, r->thr_seq);
 }
@@ -514,8 +513,8 @@ static inline void rl_pop(struct cprv_reorder *r, uint32_t id, struct cprv_event
 	struct rlane *l = &r->rl[id];
 	struct rslot *s = &r->slot[l->hs];
 
-	*out = s->head;
-	if (cprv_run_cur_next(&s->cur, &s->head)) {
+	cprv_run_cur_take(&s->cur, s->head_ts, out);
+	if (cprv_run_cur_ts(&s->cur, &s->head_ts)) {
 		s->head_seq++;
 		return;
 	}
@@ -683,7 +682,7 @@ int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it
 	s->cur = it->cur;
 	s->cur.tmpl = (const struct cprv_event *)mem;
 	s->cur.d = mem + tbytes;
-	cprv_run_cur_next(&s->cur, &s->head);
+	cprv_run_cur_ts(&s->cur, &s->head_ts);
 	s->head_seq = seq0;
 	s->next = NONE;
 	l = &r->rl[id];
@@ -708,7 +707,7 @@ int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it
 		r->n++;
 		s = &r->slot[l->hs];
 		if (s->head_seq == r->hid_seq - 1)
-			offer(r, s->head.ts, s->head_seq, RL0 + id);
+			offer(r, s->head_ts, s->head_seq, RL0 + id);
 	}
 	r->hid_seq = UINT64_MAX;
 	r->seq = seq0 + m;

@@ -88,28 +88,6 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 	return 1 + blocks;
 }
 
-bool cprv_run_cur_next(struct cprv_run_cur *it, struct cprv_event *ev)
-{
-	if (it->i >= it->n)
-		return false;
-	*ev = it->tmpl[it->k];
-	if (it->i) {
-		if (it->k == 0) {
-			it->first += cprv_get_le32(it->d + it->off);
-			it->off += 4;
-			ev->ts = it->first;
-		} else {
-			ev->ts = it->first + cprv_get_le16(it->d + it->off);
-			it->off += 2;
-		}
-	}
-	if (++it->k == it->nev) {
-		it->k = 0;
-		it->i++;
-	}
-	return true;
-}
-
 bool cprv_run_sorted(const struct cprv_run_cur *it, uint64_t *last_ts)
 {
 	uint64_t last = it->tmpl[0].ts, first = last;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cprv_event.h"
+#include "event.h"
 
 /* Most bytes a run takes in a file: header, templates, deltas, padding. */
 #define CPRV_RUN_MAX_ENCODED \
@@ -59,8 +60,47 @@ uint64_t cprv_run_encoded_events(const uint8_t *enc);
 size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it, char *why,
 		     size_t whylen);
 
+/* The next event's time, without taking it: false when all are out.
+ * (Inline, like cprv_run_cur_next: a reader calls them for every event.) */
+static inline bool cprv_run_cur_ts(const struct cprv_run_cur *c, uint64_t *ts)
+{
+	if (c->i >= c->n)
+		return false;
+	if (!c->i)
+		*ts = c->tmpl[c->k].ts;
+	else if (!c->k)
+		*ts = c->first + cprv_get_le32(c->d + c->off);
+	else
+		*ts = c->first + cprv_get_le16(c->d + c->off);
+	return true;
+}
+
+/* Takes the next event, whose time cprv_run_cur_ts said was ts. */
+static inline void cprv_run_cur_take(struct cprv_run_cur *c, uint64_t ts, struct cprv_event *ev)
+{
+	*ev = c->tmpl[c->k];
+	ev->ts = ts;
+	if (c->i) {
+		if (!c->k)
+			c->first = ts;
+		c->off += c->k ? 2 : 4;
+	}
+	if (++c->k == c->nev) {
+		c->k = 0;
+		c->i++;
+	}
+}
+
 /* Next event of the run: true with *ev filled, false when all are out. */
-bool cprv_run_cur_next(struct cprv_run_cur *c, struct cprv_event *ev);
+static inline bool cprv_run_cur_next(struct cprv_run_cur *c, struct cprv_event *ev)
+{
+	uint64_t ts;
+
+	if (!cprv_run_cur_ts(c, &ts))
+		return false;
+	cprv_run_cur_take(c, ts, ev);
+	return true;
+}
 
 static inline bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev)
 {
