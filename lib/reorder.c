@@ -68,7 +68,7 @@ struct hkey {
 /* A held run: where it stands, over its own copy of templates and deltas. */
 struct rslot {
 	struct cprv_run_cur cur;
-	uint64_t head_ts, head_seq; /* its next event out */
+	uint64_t seq0;              /* its first event's sequence */
 	uint32_t next;              /* the next run of its lane, NONE */
 	void *mem;                  /* the copy: nev templates, then the deltas */
 };
@@ -76,6 +76,7 @@ struct rslot {
 struct rlane {
 	uint32_t hs, ts;            /* head and tail run, while active */
 	uint64_t tail_ts;           /* the tail run's last event */
+	uint64_t head_ts, head_seq; /* the next event out (of run hs) */
 	int on;                     /* active: in ract */
 };
 
@@ -233,9 +234,9 @@ static void recompute(struct cprv_reorder *r)
 	}
 	for (uint32_t j = 0; j < r->nract; j++) {
 		uint32_t c = r->ract[j];
-		const struct rslot *s = &r->slot[r->rl[c].hs];
+		const struct rlane *l = &r->rl[c];
 		/* (a head not pushed yet is not there) */
-		key128 k = s->head_seq >= r->hid_seq ? ~(key128)0 : key(s->head_ts, s->head_seq);
+		key128 k = l->head_seq >= r->hid_seq ? ~(key128)0 : key(l->head_ts, l->head_seq);
 		int lt1 = k < k1;
 
 		k2 = lt1 ? k1 : (k < k2 ? k : k2);
@@ -252,7 +253,7 @@ static void recompute(struct cprv_reorder *r)
 	r->cur = src;
 	r->thr_ts = (uint64_t)(k2 >> 64);
 	r->thr_seq = (uint64_t)k2;
-	r->dirty = 0;
+	r->dirty = src == NONE;     /* (nothing to take: ask again) */
 }
 
 /* ---- the heap ---- */
@@ -497,32 +498,31 @@ static inline int cur_is_oldest(const struct cprv_reorder *r)
 	if (r->cur == HEAP)
 		return r->hn && key_less(r->heap[0].ts, r->heap[0].seq, r->thr_ts, r->thr_seq);
 	if (r->cur >= RL0) {
-		const struct rslot *s = &r->slot[r->rl[r->cur - RL0].hs];
+		const struct rlane *l = &r->rl[r->cur - RL0];
 
-		return s->head_seq < r->hid_seq &&
-		       key_less(s->head_ts, s->head_seq, r->thr_ts, r->thr_seq);
+		return l->head_seq < r->hid_seq &&
+		       key_less(l->head_ts, l->head_seq, r->thr_ts, r->thr_seq);
 	}
 	return key_less(r->lane[r->cur].head_ts, r->lane[r->cur].head_seq, r->thr_ts, r->thr_seq);
 }
 
 /* ---- run lanes ---- */
 
-/* Takes run lane id's oldest; the lane goes inactive when empty. */
-static inline void rl_pop(struct cprv_reorder *r, uint32_t id, struct cprv_event *out)
+/* Run lane id's head run is out: the next one, or the lane goes inactive. */
+static __attribute__((noinline)) void rl_next_run(struct cprv_reorder *r, uint32_t id)
 {
 	struct rlane *l = &r->rl[id];
 	struct rslot *s = &r->slot[l->hs];
 
-	cprv_run_cur_take(&s->cur, s->head_ts, out);
-	if (cprv_run_cur_ts(&s->cur, &s->head_ts)) {
-		s->head_seq++;
-		return;
-	}
 	free(s->mem);
 	r->sfree[r->nsfree++] = l->hs;
 	l->hs = s->next;
-	if (l->hs != NONE)
+	if (l->hs != NONE) {
+		s = &r->slot[l->hs];
+		cprv_run_cur_ts(&s->cur, &l->head_ts);
+		l->head_seq = s->seq0;
 		return;
+	}
 	l->on = 0;
 	for (uint32_t j = 0; j < r->nract; j++)
 		if (r->ract[j] == id) {
@@ -531,6 +531,19 @@ static inline void rl_pop(struct cprv_reorder *r, uint32_t id, struct cprv_event
 		}
 	if (RL0 + id == r->cur)
 		r->dirty = 1;
+}
+
+/* Takes run lane id's oldest. */
+static inline void rl_pop(struct cprv_reorder *r, uint32_t id, struct cprv_event *out)
+{
+	struct rlane *l = &r->rl[id];
+	struct rslot *s = &r->slot[l->hs];
+
+	cprv_run_cur_take(&s->cur, l->head_ts, out);
+	if (cprv_run_cur_ts(&s->cur, &l->head_ts))
+		l->head_seq++;
+	else
+		rl_next_run(r, id);
 }
 
 /*
@@ -682,14 +695,15 @@ int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it
 	s->cur = it->cur;
 	s->cur.tmpl = (const struct cprv_event *)mem;
 	s->cur.d = mem + tbytes;
-	cprv_run_cur_ts(&s->cur, &s->head_ts);
-	s->head_seq = seq0;
+	s->seq0 = seq0;
 	s->next = NONE;
 	l = &r->rl[id];
 	if (l->on) {
 		r->slot[l->ts].next = idx;
 	} else {
 		l->hs = idx;
+		cprv_run_cur_ts(&s->cur, &l->head_ts);
+		l->head_seq = seq0;
 		l->on = 1;
 		r->ract[r->nract++] = id;
 	}
@@ -699,15 +713,22 @@ int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it
 	r->hid_seq = seq0;
 	for (uint64_t j = 0; j < m; j++) {
 		if (r->n == r->window) {
-			release(r, &out);
+			/* a run lane holding the oldest gives one event after
+			 * another (merging runs, the common case): inline */
+			if (r->cur >= RL0 && cur_is_oldest(r)) {
+				rl_pop(r, r->cur - RL0, &out);
+				r->n--;
+				count_late(r, &out);
+			} else {
+				release(r, &out);
+			}
 			if (!err)
 				err = emit(arg, &out);
 		}
 		r->hid_seq++;
 		r->n++;
-		s = &r->slot[l->hs];
-		if (s->head_seq == r->hid_seq - 1)
-			offer(r, s->head_ts, s->head_seq, RL0 + id);
+		if (l->head_seq == r->hid_seq - 1)
+			offer(r, l->head_ts, l->head_seq, RL0 + id);
 	}
 	r->hid_seq = UINT64_MAX;
 	r->seq = seq0 + m;
