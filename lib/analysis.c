@@ -724,7 +724,7 @@ int cprv_analysis_feed(struct cprv_analysis *a, const struct cprv_event *ev)
 	default:
 		break;
 	}
-	if (!err)
+	if (!err && an_phase_wants(a, ev))
 		err = an_phase_event(a, ev);
 	if (err)
 		return err;

@@ -17,12 +17,28 @@ struct an_map {
 	void *hit_val;
 };
 
-void *an_map_get(const struct an_map *m, uint64_t key);
+/* an_map_get's search, past the last hit */
+void *an_map_lookup(const struct an_map *m, uint64_t key);
+
+/* (inline: every event asks a few times, most often for the last hit) */
+static inline void *an_map_get(const struct an_map *m, uint64_t key)
+{
+	if (m->hit_val && m->hit_key == key)
+		return m->hit_val;
+	return an_map_lookup(m, key);
+}
 int an_map_put(struct an_map *m, uint64_t key, void *val);
 void an_map_free(struct an_map *m);
 
-/* Grows *p (elements of size elem) so that it holds at least need. */
-int an_grow(void *pp, size_t *cap, size_t need, size_t elem);
+/* an_grow's growing, once need > *cap */
+int an_grow_to(void *pp, size_t *cap, size_t need, size_t elem);
+
+/* Grows *p (elements of size elem) so that it holds at least need.
+ * (inline: every fire appends, and almost never needs more room) */
+static inline int an_grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	return need <= *cap ? 0 : an_grow_to(pp, cap, need, elem);
+}
 
 struct an_fire {
 	uint64_t ts;
@@ -306,6 +322,21 @@ void an_rules_cycle_opened(struct cprv_analysis *a);
 void an_rules_cycle_dropped(struct cprv_analysis *a);
 /* QEMU's CPR steps (analysis_phase.c): uprobes, driver marks, plumbing. */
 int an_phase_event(struct cprv_analysis *a, const struct cprv_event *ev);
+
+/* The cycle the driver opened and is still open, or NULL. */
+static inline struct cprv_cycle *an_open_driven(const struct cprv_analysis *a)
+{
+	struct cprv_cycle *cy = a->open_cycle >= 0 ? &a->cycles[a->open_cycle] : NULL;
+
+	return cy && cy->driven ? cy : NULL;
+}
+
+/* Whether an_phase_event has anything to do with ev (inline: it is asked
+ * for every event, and outside a driven cycle only uprobes matter). */
+static inline bool an_phase_wants(const struct cprv_analysis *a, const struct cprv_event *ev)
+{
+	return ev->type == CPRV_EV_UPROBE || an_open_driven(a);
+}
 void an_phase_close(struct cprv_cycle *cy);
 void an_cpr_read(struct cprv_analysis *a, uint64_t ctx);
 void an_cpr_fire(struct cprv_analysis *a, const struct an_lvec *lv, struct an_fire *f);

@@ -17,12 +17,10 @@ static size_t slot_of(uint64_t key, size_t cap)
 	return key & (cap - 1);
 }
 
-void *an_map_get(const struct an_map *m, uint64_t key)
+void *an_map_lookup(const struct an_map *m, uint64_t key)
 {
 	struct an_map *w = (struct an_map *)m; /* the hit cache only */
 
-	if (m->hit_val && m->hit_key == key)
-		return m->hit_val;
 	if (!m->cap)
 		return NULL;
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
@@ -91,12 +89,9 @@ void an_map_free(struct an_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int an_grow(void *pp, size_t *cap, size_t need, size_t elem)
+int an_grow_to(void *pp, size_t *cap, size_t need, size_t elem)
 {
 	void **p = pp;
-
-	if (need <= *cap)
-		return 0;
 	size_t n = *cap ? *cap : 4;
 	while (n < need)
 		n *= 2;

@@ -34,13 +34,6 @@ const char *cprv_phase_src_name(unsigned src)
 	return src < 4 ? n[src] : "?";
 }
 
-static struct cprv_cycle *open_driven(struct cprv_analysis *a)
-{
-	struct cprv_cycle *cy = a->open_cycle >= 0 ? &a->cycles[a->open_cycle] : NULL;
-
-	return cy && cy->driven ? cy : NULL;
-}
-
 static void set_first(struct cprv_cycle *cy, unsigned p, uint64_t ts, uint32_t pid, uint8_t src)
 {
 	if (cy->phase_ns[p] && cy->phase_ns[p] <= ts)
@@ -74,7 +67,7 @@ static int driver_mark(struct cprv_analysis *a, const struct cprv_event *ev)
 	uint64_t ts = ev->a[3] ? ev->a[3] : ev->ts;
 	unsigned kind = CPRV_DRIVE_KIND(what), phase = CPRV_DRIVE_PHASE(what);
 	struct cprv_event m = { .ts = ts, .type = CPRV_EV_MARK, .pid = ev->pid, .tid = ev->tid };
-	struct cprv_cycle *cy = open_driven(a);
+	struct cprv_cycle *cy = an_open_driven(a);
 	int err;
 
 	m.a[0] = kind;
@@ -150,7 +143,7 @@ int an_phase_event(struct cprv_analysis *a, const struct cprv_event *ev)
 		if (ev->a[0] == CPRV_UFN_DRIVE_MARK)
 			return driver_mark(a, ev);
 	}
-	cy = open_driven(a);
+	cy = an_open_driven(a);
 	if (!cy)
 		return 0;
 	switch (ev->type) {

@@ -5,9 +5,11 @@
  *
  * In a trace file a run is whole 64-byte blocks: the CPRV_EV_RUN record
  * (encoded like any event; a2 = the blocks that follow), nev encoded
- * template events, then the delta bytes, zero-padded to a block. Nothing
- * downstream sees a run: readers expand it into the events it stands for,
- * the same, field for field, as a recording without runs would have held.
+ * template events, then the delta bytes, zero-padded to a block. The
+ * analysis never sees a run: it gets the events it stands for, the same,
+ * field for field, as a recording without runs would have held. Readers
+ * expand it at once, or (report) the reorder window holds it whole and
+ * expands it as its events leave (cprv_reorder_push_run).
  */
 #ifndef CPRV_LIB_RUN_H
 #define CPRV_LIB_RUN_H
