@@ -18,6 +18,7 @@
 
 #include "reorder.h"
 #include "report_html_internal.h"
+#include "run.h"
 #include "trace.h"
 
 #define FULL_FIRST_WIDTH 1000ull /* ns */
@@ -235,10 +236,17 @@ static void settle_hfires(struct h_timeline *t)
 	}
 }
 
+static int feed_one(void *t, const struct cprv_event *ev)
+{
+	feed(t, ev);
+	return 0;
+}
+
 static int read_trace(struct h_timeline *t, const char *path)
 {
 	struct cprv_reorder *ro = cprv_reorder_new(0);
 	struct cprv_trace_reader *rd;
+	const struct cprv_run_iter *run;
 	struct cprv_event ev, out;
 	char err[256];
 	int rc;
@@ -251,8 +259,11 @@ static int read_trace(struct h_timeline *t, const char *path)
 		cprv_reorder_free(ro);
 		return 0;
 	}
-	while ((rc = cprv_trace_next(rd, &ev)) > 0)
-		if (cprv_reorder_push(ro, &ev, &out))
+	/* runs whole, as the analysis takes them (lib/judge.c) */
+	while ((rc = cprv_trace_next_run(rd, &ev, &run)) > 0)
+		if (run)
+			cprv_reorder_push_run(ro, run, feed_one, t);
+		else if (cprv_reorder_push(ro, &ev, &out))
 			feed(t, &out);
 	while (cprv_reorder_pop(ro, &out))
 		feed(t, &out);
