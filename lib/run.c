@@ -6,11 +6,6 @@
 #include "event.h"
 #include "run.h"
 
-static size_t delta_stride(uint32_t nev)
-{
-	return 4 + 2 * (size_t)(nev - 1);
-}
-
 /* The file encoding of header h (a2 filled in here), nev templates and
  * dbytes of little-endian deltas; its length. */
 static size_t encode(uint8_t *out, struct cprv_event h, const struct cprv_event *tmpl,
@@ -39,7 +34,7 @@ size_t cprv_run_encode(const void *blob, size_t size, uint8_t *out)
 	nev = hdr->flags;
 	dbytes = hdr->a[1];
 	if (nev < 1 || nev > CPRV_RUN_MAX_EV || dbytes > CPRV_RUN_DELTA_BYTES || hdr->a[0] < 2 ||
-	    dbytes != (hdr->a[0] - 1) * delta_stride(nev) ||
+	    dbytes != (hdr->a[0] - 1) * cprv_run_delta_stride(nev) ||
 	    size != (1 + nev) * sizeof(*hdr) + dbytes)
 		return 0;
 	/* the BPF side wrote the deltas little-endian, byte by byte */
@@ -66,7 +61,7 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 	dbytes = h.a[1];
 	blocks = h.a[2];
 	if (h.type != CPRV_EV_RUN || h.flags < 1 || h.flags > CPRV_RUN_MAX_EV || n < 2 ||
-	    dbytes > CPRV_RUN_DELTA_BYTES || dbytes != (n - 1) * delta_stride(h.flags)) {
+	    dbytes > CPRV_RUN_DELTA_BYTES || dbytes != (n - 1) * cprv_run_delta_stride(h.flags)) {
 		snprintf(why, whylen, "malformed run (%u events per MSI, %llu MSIs, %llu delta bytes)",
 			 h.flags, (unsigned long long)n, (unsigned long long)dbytes);
 		return 0;
@@ -88,6 +83,8 @@ size_t cprv_run_open(const uint8_t *enc, size_t avail, struct cprv_run_iter *it,
 	return 1 + blocks;
 }
 
+/* (its own walk of the deltas, not the cursor's: per MSI, not per event,
+ * and it runs over every run report reads) */
 bool cprv_run_sorted(const struct cprv_run_cur *it, uint64_t *last_ts)
 {
 	uint64_t last = it->tmpl[0].ts, first = last;
@@ -139,7 +136,7 @@ bool cprv_run_add(struct cprv_run_builder *b, const struct cprv_event *msi, uint
 	uint64_t t0 = msi[0].ts;
 
 	if (!b->n || nev != b->nev || t0 < b->prev || t0 - b->prev > UINT32_MAX ||
-	    b->dbytes + delta_stride(nev) > CPRV_RUN_DELTA_BYTES)
+	    b->dbytes + cprv_run_delta_stride(nev) > CPRV_RUN_DELTA_BYTES)
 		return false;
 	for (uint32_t k = 0; k < nev; k++)
 		if (!same_but_ts(&msi[k], &b->tmpl[k]) ||

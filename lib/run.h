@@ -109,10 +109,17 @@ static inline bool cprv_run_next(struct cprv_run_iter *it, struct cprv_event *ev
 	return cprv_run_cur_next(&it->cur, ev);
 }
 
+/* Delta bytes per MSI after the first: its first event's u32, a u16 for
+ * each other. */
+static inline size_t cprv_run_delta_stride(uint32_t nev)
+{
+	return 4 + 2 * (size_t)(nev - 1);
+}
+
 /* Bytes of deltas the run has. */
 static inline size_t cprv_run_delta_bytes(const struct cprv_run_cur *c)
 {
-	return (size_t)(c->n - 1) * (4 + 2 * (c->nev - 1));
+	return (size_t)(c->n - 1) * cprv_run_delta_stride(c->nev);
 }
 
 /*
