@@ -14,7 +14,6 @@
 #include "judge.h"
 #include "plan.h"
 #include "reorder.h"
-#include "run.h"
 #include "report.h"
 #include "trace.h"
 #include "verdict.h"
@@ -244,14 +243,12 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	uint64_t *vfires = NULL, *vlost = NULL;
 	struct cprv_trace_reader *r = NULL;
 	struct cprv_reorder *ro = NULL;
-	struct cprv_event ev, out;
-	const struct cprv_run_iter *run;
 	bool have_gt = false, no_device = o->no_device_ok;
 	uint64_t per_type[CPRV_EV_MAX] = { 0 };
 	size_t n_path = 0;
 	const char *kind, *drive = o->drive_result;
 	char drive_auto[600];
-	int rc;
+	int rc, feed_err;
 
 	*e = CPRV_JUDGE_INTERNAL;
 	if (!j) {
@@ -322,31 +319,16 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	/* runs go in whole: held as they came and expanded as they leave */
-	while ((rc = cprv_trace_next_run(r, &ev, &run)) > 0) {
-		if (run) {
-			j->events += cprv_run_events(run);
-			if (cprv_reorder_push_run(ro, run, feed, j->a)) {
-				snprintf(err, errlen, "out of memory while analysing");
-				goto fail;
-			}
-			continue;
-		}
-		j->events++;
-		if (cprv_reorder_push(ro, &ev, &out) && cprv_analysis_feed(j->a, &out)) {
-			snprintf(err, errlen, "out of memory while analysing");
-			goto fail;
-		}
+	rc = cprv_reorder_read(ro, r, feed, j->a, &feed_err);
+	j->events = cprv_trace_events_read(r);
+	if (feed_err) {
+		snprintf(err, errlen, "out of memory while analysing");
+		goto fail;
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", o->trace, strerror(-rc));
 		goto fail;
 	}
-	while (cprv_reorder_pop(ro, &out))
-		if (cprv_analysis_feed(j->a, &out)) {
-			snprintf(err, errlen, "out of memory while analysing");
-			goto fail;
-		}
 	j->late = cprv_reorder_late(ro);
 	j->status = cprv_trace_status(r);
 	snprintf(j->status_msg, sizeof(j->status_msg), "%s", cprv_trace_status_msg(r));

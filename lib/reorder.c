@@ -39,6 +39,7 @@
 #include <string.h>
 #include "reorder.h"
 #include "run.h"
+#include "trace.h"
 
 #define DEFAULT_WINDOW 262144
 #define NLANE 8
@@ -733,6 +734,27 @@ int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it
 	r->hid_seq = UINT64_MAX;
 	r->seq = seq0 + m;
 	return err;
+}
+
+int cprv_reorder_read(struct cprv_reorder *r, struct cprv_trace_reader *rd,
+		      cprv_reorder_emit_fn emit, void *arg, int *emit_err)
+{
+	const struct cprv_run_iter *run;
+	struct cprv_event ev, out;
+	int rc;
+
+	*emit_err = 0;
+	while ((rc = cprv_trace_next_run(rd, &ev, &run)) > 0) {
+		if (run)
+			*emit_err = cprv_reorder_push_run(r, run, emit, arg);
+		else if (cprv_reorder_push(r, &ev, &out))
+			*emit_err = emit(arg, &out);
+		if (*emit_err)
+			return rc;
+	}
+	while (!*emit_err && cprv_reorder_pop(r, &out))
+		*emit_err = emit(arg, &out);
+	return rc;
 }
 
 int cprv_reorder_pop(struct cprv_reorder *r, struct cprv_event *out)

@@ -39,6 +39,18 @@ typedef int (*cprv_reorder_emit_fn)(void *arg, const struct cprv_event *ev);
  */
 int cprv_reorder_push_run(struct cprv_reorder *r, const struct cprv_run_iter *it,
 			  cprv_reorder_emit_fn emit, void *arg);
+struct cprv_trace_reader;
+
+/*
+ * Reads every event of rd through r into emit, in timestamp order: runs
+ * whole (cprv_reorder_push_run), then what the window still holds once
+ * the reader stops. Returns the reader's last result (0 at the end or on
+ * damage, -errno on an I/O or memory error); *emit_err = emit's first
+ * nonzero return, which stops it at once (0 if none).
+ */
+int cprv_reorder_read(struct cprv_reorder *r, struct cprv_trace_reader *rd,
+		      cprv_reorder_emit_fn emit, void *arg, int *emit_err);
+
 /* After the last push: pops the oldest remaining, 1, or 0 when empty. */
 int cprv_reorder_pop(struct cprv_reorder *r, struct cprv_event *out);
 /* Events released earlier than an event already released (window too small). */

@@ -18,7 +18,6 @@
 
 #include "reorder.h"
 #include "report_html_internal.h"
-#include "run.h"
 #include "trace.h"
 
 #define FULL_FIRST_WIDTH 1000ull /* ns */
@@ -246,10 +245,8 @@ static int read_trace(struct h_timeline *t, const char *path)
 {
 	struct cprv_reorder *ro = cprv_reorder_new(0);
 	struct cprv_trace_reader *rd;
-	const struct cprv_run_iter *run;
-	struct cprv_event ev, out;
 	char err[256];
-	int rc;
+	int rc, feed_err;
 
 	if (!ro)
 		return -ENOMEM;
@@ -259,14 +256,7 @@ static int read_trace(struct h_timeline *t, const char *path)
 		cprv_reorder_free(ro);
 		return 0;
 	}
-	/* runs whole, as the analysis takes them (lib/judge.c) */
-	while ((rc = cprv_trace_next_run(rd, &ev, &run)) > 0)
-		if (run)
-			cprv_reorder_push_run(ro, run, feed_one, t);
-		else if (cprv_reorder_push(ro, &ev, &out))
-			feed(t, &out);
-	while (cprv_reorder_pop(ro, &out))
-		feed(t, &out);
+	rc = cprv_reorder_read(ro, rd, feed_one, t, &feed_err);
 	if (rc < 0)
 		snprintf(t->note, sizeof(t->note), "timeline cut short: reading %s: %s", path,
 			 strerror(-rc));
