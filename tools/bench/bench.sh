@@ -92,12 +92,13 @@ if want analysis; then
 			[ "$rc" = 0 ] || break
 		done
 		verdict=$(grep -m1 -oE '"verdict": *"[A-Za-z_]+"' "$OUT/report.json" | sed -E 's/.*"([A-Za-z_]+)"/\1/')
-		# median (upper) and best of a column of report.runs
-		stat() { sed -nE "s/.*$1=([^ ]*).*/\1/p" "$OUT/report.runs" | sort -g |
-			awk '{v[NR]=$1} END{printf "%s %s", v[int(NR/2)+1], v[1]}'; }
-		read -r cpu cpu_best <<<"$(stat cpu)"
-		read -r wall wall_best <<<"$(stat wall)"
-		read -r rss _ <<<"$(sed -nE 's/.*rss=([^ ]*).*/\1/p' "$OUT/report.runs" | sort -gr | head -1) x"
+		# median (upper), smallest and largest of a column of report.runs
+		# (not named stat: that would hide the command for the rest)
+		spread() { sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" "$OUT/report.runs" | sort -g |
+			awk '{v[NR]=$1} END{printf "%s %s %s", v[int(NR/2)+1], v[1], v[NR]}'; }
+		read -r cpu cpu_best _ <<<"$(spread cpu)"
+		read -r wall wall_best _ <<<"$(spread wall)"
+		read -r _ _ rss <<<"$(spread rss)"
 		n=$(wc -l <"$OUT/report.runs")
 		row "analysis: trace" "$ev events, $(awk -v s="$size" -v e="$ev" 'BEGIN{printf "%.1f MB, %.2f bytes/event", s/1e6, s/e}')" \
 			"gentrace, 4 vectors, 1 cpr-transfer; BENCH_EVENTS=$EVENTS"
