@@ -26,6 +26,8 @@ const volatile bool compact = false;
 const volatile __u64 run_max_age_ns = 4 * 1000 * 1000;  /* a run closes after this */
 const volatile __u64 run_idle_ns = 2 * 1000 * 1000;     /* the tick flushes runs idle this long */
 const volatile __u32 nr_cpus = 1;
+/* Read what each eventfd write() writes (CPRV_WRITE_VALUE_UNREAD). */
+const volatile bool read_write_value = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -214,9 +216,12 @@ static __always_inline struct cpu_state *cpu(void)
 	return bpf_map_lookup_elem(&cpu_state, &zero);
 }
 
-static __always_inline int is_tracked(void)
+/* Helper calls are the MSI path's dearest instructions here (each call's
+ * return goes through the SRSO return thunk: ~10 ns, ~30 the first in a
+ * program, make bench): its programs ask for pid_tgid once and pass it. */
+static __always_inline int is_tracked_pt(__u64 pt)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = pt >> 32;
 	__u64 gen = *(volatile __u64 *)&tracked_gen & 0x7fffffff;
 	struct cpu_state *c = cpu();
 	int yes;
@@ -227,6 +232,11 @@ static __always_inline int is_tracked(void)
 	if (c)
 		c->trk = tgid | (__u64)yes << 32 | gen << 33;
 	return yes;
+}
+
+static __always_inline int is_tracked(void)
+{
+	return is_tracked_pt(bpf_get_current_pid_tgid());
 }
 
 static __always_inline void tracked_changed(void)
@@ -514,13 +524,16 @@ static __always_inline bool runs_open(struct run_state *r)
 	return false;
 }
 
-static __always_inline __u64 ctx_key(void)
+static __always_inline __u64 ctx_key_pt(struct cpu_state *c, __u64 pt)
 {
-	struct cpu_state *c = cpu();
-
 	if (c && c->hardirq.kind)
 		return KEY_HARDIRQ | c->hardirq.aux;
-	return (__u32)bpf_get_current_pid_tgid();
+	return (__u32)pt;
+}
+
+static __always_inline __u64 ctx_key(void)
+{
+	return ctx_key_pt(cpu(), bpf_get_current_pid_tgid());
 }
 
 /*
@@ -644,8 +657,9 @@ static __always_inline void ev_fill(struct cprv_event *e, __u64 pt, __u64 ts, __
 	e->a[3] = a3;
 }
 
-/* The clock costs ~36 ns a read here (make bench): the MSI path's
- * programs read it once and stamp with it (emit_at). */
+/* The clock costs ~40 ns a read here, ~80 as a program's first helper
+ * call (bpf_stats): the MSI path's programs read it once and stamp with
+ * it (emit_at). */
 static __always_inline void emit_at(__u64 ts, __u16 type, __u16 flags, __u64 obj, __u64 a0,
 				    __u64 a1, __u64 a2, __u64 a3)
 {
@@ -666,15 +680,22 @@ static __always_inline void emit(__u16 type, __u16 flags, __u64 obj, __u64 a0,
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define KCAST(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
 
-/* The file behind fd: plain loads through the task's BTF pointers (no
- * helper call each), one checked read for the array slot. */
-static __always_inline struct file *fd_file(int fd)
+/* Eight bytes at kernel address p as a number: a struct's 64-bit member
+ * laid over them (0 if p does not map). */
+static __always_inline __u64 kload8(__u64 p)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	return KCAST(struct kiocb, p - bpf_core_field_offset(struct kiocb, ki_pos))->ki_pos;
+}
+
+/* The file behind fd: plain loads through the task's BTF pointers, and
+ * the array slot read as the struct file * member of a struct laid over
+ * it (bpf_probe_read_kernel is ~55 ns a call here, a load next to
+ * nothing; a bad address reads 0 either way). */
+static __always_inline struct file *task_fd_file(struct task_struct *t, int fd)
+{
 	struct files_struct *fs = t->files;
 	struct file **arr;
 	struct fdtable *fdt;
-	struct file *f = NULL;
 
 	if (!fs)
 		return NULL;
@@ -682,9 +703,19 @@ static __always_inline struct file *fd_file(int fd)
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
 	arr = fdt->fd;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]))
-		return NULL;
-	return f;
+	return KCAST(struct kiocb, (__u64)&arr[fd] - bpf_core_field_offset(struct kiocb, ki_filp))
+		->ki_filp;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
+}
+
+/* bpf_get_current_pid_tgid() of task t, by loads: t is at hand already. */
+static __always_inline __u64 task_pt(struct task_struct *t)
+{
+	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
 }
 
 /* The anon-inode name says what an fd is, on every kernel, without needing
@@ -761,8 +792,9 @@ static __always_inline int on_irq_entry(int irq, const char *name)
 	__u32 key = irq;
 	__u8 one = 1;
 
-	if (bpf_probe_read_kernel(b, 5, name) || b[0] != 'v' || b[1] != 'f' ||
-	    b[2] != 'i' || b[3] != 'o' || b[4] != '-')
+	/* every hard irq of the host comes here: its name's first bytes
+	 * "vfio-" in one load (little-endian) */
+	if ((kload8((__u64)name) & 0xffffffffffull) != 0x2d6f696676ull)
 		return 0;
 	bump(CPRV_HOOK_VFIO_IRQ);
 	c = cpu();
@@ -797,7 +829,7 @@ static __always_inline int on_irq_exit(int irq)
 SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(tpb_vfio_irq_entry, int irq, struct irqaction *action)
 {
-	return on_irq_entry(irq, BPF_CORE_READ(action, name));
+	return on_irq_entry(irq, action->name);
 }
 
 SEC("tp_btf/irq_handler_exit")
@@ -894,6 +926,8 @@ int BPF_KPROBE(kp_eventfd_signal, struct eventfd_ctx *efd, __u64 mask)
 
 /* ------------------------------------------------------- S2/S3: irqfd */
 
+/* (BPF_CORE_READ, not KCAST: where KVM is a module its types are in the
+ * module's BTF too, and a type id taken from vmlinux is ambiguous) */
 static __always_inline struct kvm_kernel_irqfd *irqfd_of_wait(void *wait)
 {
 	return (void *)wait - bpf_core_field_offset(struct kvm_kernel_irqfd, wait);
@@ -1013,15 +1047,31 @@ int BPF_KPROBE(kp_kvm_set_msi, struct kvm_kernel_irq_routing_entry *e, struct kv
 /* Is this task inside write(fd)? The write tag outlives its write (no
  * exit hook: one syscall tracepoint is all an MSI pays), so an injection
  * takes it only from inside that very write, as its registers say. */
-static __always_inline bool in_write(__u32 fd)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+/* Where a task's user registers sit from its kernel stack: the same for
+ * every task of this boot, so bpf_task_pt_regs (a helper call) is asked
+ * once and the rest is plain loads. */
+__s64 regs_off;
 
+static __always_inline bool in_write(struct task_struct *t, __u32 fd)
+{
+	__u64 stack = (__u64)t->stack;
+	__s64 off = *(volatile __s64 *)&regs_off;
+	struct pt_regs *regs;
+
+	if (!off) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(t);
+		/* pointer minus pointer: the one arithmetic on pointers the
+		 * verifier lets root turn into a number (not pointer minus
+		 * number, 6.12) */
+		regs_off = (__u64)regs - (__u64)KCAST(struct pt_regs, stack);
+	} else {
+		regs = KCAST(struct pt_regs, stack + off);
+	}
 	return regs->orig_ax == 1 /* __NR_write, x86-64 */ && (__u32)regs->di == fd;
 }
 
 static __always_inline void current_tag(struct cpu_state *c, struct tag *out, __u64 now,
-					__u32 tid)
+					struct task_struct *task, __u32 tid)
 {
 	struct tag *t;
 
@@ -1036,7 +1086,7 @@ static __always_inline void current_tag(struct cpu_state *c, struct tag *out, __
 		return;
 	}
 	if (c && c->write.kind && c->write_tid == tid && now - c->write.ts < 10 * 1000 * 1000 &&
-	    in_write(c->write_fd)) {
+	    in_write(task, c->write_fd)) {
 		*out = c->write;
 		return;
 	}
@@ -1051,20 +1101,21 @@ static __always_inline void current_tag(struct cpu_state *c, struct tag *out, __
 
 static __always_inline int on_msi_set_irq(__u64 address, __u64 data)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct cpu_state *c = cpu();
-	__u64 now = bpf_ktime_get_ns(), pt = bpf_get_current_pid_tgid(), key;
+	__u64 now = bpf_ktime_get_ns(), pt = task_pt(task), key;
 	struct run_state *r;
 	struct cprv_event e;
 	struct tag t = {};
 	bool kept;
 
 	bump(CPRV_HOOK_KVM_MSI_SET_IRQ);
-	current_tag(c, &t, now, (__u32)pt);
+	current_tag(c, &t, now, task, (__u32)pt);
 	/* Other VMs on this host: an injection nothing recorded started (no
 	 * recorded write or ioctl, no vfio irq, no kworker replay) in a
 	 * process outside the recording is theirs, and MSI addresses and
 	 * vectors repeat across VMs. Its accept follows it out (on_accept). */
-	kept = t.kind != CPRV_CTX_NONE || is_tracked();
+	kept = t.kind != CPRV_CTX_NONE || is_tracked_pt(pt);
 	if (c) {
 		c->inject = t;
 		c->inject.ts = now;
@@ -1073,7 +1124,7 @@ static __always_inline int on_msi_set_irq(__u64 address, __u64 data)
 	}
 	if (!kept)
 		return 0;
-	key = ctx_key();
+	key = ctx_key_pt(c, pt);
 	r = hold();
 	/* KVM_SIGNAL_MSI, a workqueue replay: the MSI starts here */
 	if (r && !(r->st_open && r->st_key == key))
@@ -1145,10 +1196,10 @@ static __always_inline int on_accept(__u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 			return 0;
 		if (now - c->inject.ts < tag_fresh_ns)
 			t = c->inject;
-	} else if (!is_tracked()) {
+	} else if (!is_tracked_pt(pt)) {
 		return 0; /* no MSI of ours before it: a timer, an IPI, another VM's */
 	}
-	key = ctx_key();
+	key = ctx_key_pt(c, pt);
 	r = hold();
 	ev_fill(&e, pt, now, CPRV_EV_APIC_ACCEPT, t.kind, t.obj, apicid,
 		dm | ((__u64)tm << 16), t.aux, vec);
@@ -1484,11 +1535,9 @@ int sc_eventfd_exit(struct trace_event_raw_sys_exit *ctx)
  * runs inside this very write, so this CPU carries the ctx as the tag of
  * whatever this task injects from inside it (in_write). No exit hook: the
  * MSI it opens closes at its accept, or when its thread's next opens. */
-SEC("tracepoint/syscalls/sys_enter_write")
-int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int on_write_enter(struct task_struct *task, int fd, __u64 ubuf)
 {
-	int fd = (int)ctx->args[0];
-	__u64 efd, val = 0, now, pt, key;
+	__u64 efd, val = 0, now, pt = task_pt(task), key;
 	struct run_state *r;
 	struct cpu_state *c;
 	struct cprv_event e;
@@ -1497,15 +1546,17 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 	/* Only recorded processes: an eventfd address is no identity across
 	 * its lifetime, and a process outside the recording writing to a
 	 * reused one would pass for a fire on a vector we follow. */
-	if (!is_tracked())
+	if (!is_tracked_pt(pt))
 		return 0;
-	f = fd_file(fd);
+	f = task_fd_file(task, fd);
 	if (!f || !is_eventfd(f))
 		return 0;
 	efd = file_priv(f);
 	bump(CPRV_HOOK_SYS_WRITE);
-	bpf_probe_read_user(&val, sizeof(val), (void *)ctx->args[1]);
-	pt = bpf_get_current_pid_tgid();
+	if (read_write_value)
+		bpf_probe_read_user(&val, sizeof(val), (void *)ubuf);
+	else
+		val = CPRV_WRITE_VALUE_UNREAD;
 	/* per CPU, not per task in a hash: the injections run inside this
 	 * very write, on this CPU (a write that migrates gets CTX_NONE) */
 	now = bpf_ktime_get_ns();
@@ -1518,13 +1569,37 @@ int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
 		c->write_tid = (__u32)pt;
 		c->write_fd = fd;
 	}
-	key = ctx_key();
+	key = ctx_key_pt(c, pt);
 	r = hold();
 	open_in(r, key, ST_BY_WRITE, now);
 	ev_fill(&e, pt, now, CPRV_EV_EVENTFD_WRITE, 0, efd, val, eventfd_count(efd), fd, 0);
 	out_in(r, key, &e);
 	release(r);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sc_write_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_write_enter(bpf_get_current_task_btf(), (int)ctx->args[0], ctx->args[1]);
+}
+
+/* Every syscall of every task comes here: the first compare sends all but
+ * write() away. 32-bit tasks' numbers mean other calls (write is 4 there;
+ * sys_enter_write ignores them too). */
+#define TS_COMPAT_X86 0x0002
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tpb_write_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+
+	if (id != 1 /* __NR_write, x86-64 */)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->thread_info.status & TS_COMPAT_X86)
+		return 0;
+	return on_write_enter(task, (int)regs->di, regs->si);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")

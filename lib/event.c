@@ -56,6 +56,7 @@ enum fmt {
 	F_IRQNAME,/* a1..a3 */
 	F_IRR,    /* a0..a3 as a 256-bit vector set */
 	F_MARK,
+	F_WVAL,   /* an eventfd write's value, or CPRV_WRITE_VALUE_UNREAD */
 };
 
 struct arg {
@@ -80,7 +81,7 @@ static const struct type_desc types[CPRV_EV_MAX] = {
 	[CPRV_EV_VFIO_MSIHANDLER] = { "vfio_msihandler", "S0",
 		{ CTX(S_OBJ), { "irq", S_A0, F_DEC } } },
 	[CPRV_EV_EVENTFD_WRITE] = { "eventfd_write", "S0'",
-		{ CTX(S_OBJ), { "value", S_A0, F_DEC }, { "count", S_A1, F_DEC },
+		{ CTX(S_OBJ), { "value", S_A0, F_WVAL }, { "count", S_A1, F_DEC },
 		  { "fd", S_A2, F_S32 } } },
 	[CPRV_EV_EVENTFD_SIGNAL] = { "eventfd_signal", "S1",
 		{ CTX(S_OBJ), { "count", S_A0, F_DEC }, { "mask", S_A1, F_HEX } } },
@@ -395,6 +396,20 @@ static void put_str(struct sink *s, const char *name, const char *v)
 	}
 }
 
+/* "unread" in text, null in JSON: recorded without the value */
+static void put_write_value(struct sink *s, const char *name, uint64_t v)
+{
+	if (v != CPRV_WRITE_VALUE_UNREAD) {
+		put_dec(s, name, v);
+	} else if (s->obj) {
+		if (json_object_object_add(s->obj, name, NULL))
+			s->oom = 1;
+	} else {
+		text_name(s, name);
+		text_append(s, "unread");
+	}
+}
+
 static void put_packed(struct sink *s, const char *name,
 		       const __u64 *words, unsigned nwords)
 {
@@ -536,6 +551,7 @@ static void render_args(struct sink *s, const struct cprv_event *ev)
 		case F_IRQNAME: put_packed(s, a->name, &ev->a[1], 3); break;
 		case F_IRR: put_irr(s, ev->a); break;
 		case F_MARK: put_mark(s, ev); break;
+		case F_WVAL: put_write_value(s, a->name, v); break;
 		}
 	}
 }

@@ -8,12 +8,20 @@ static const char *const kind_names[] = {
 	[CPRV_ATTACH_NONE] = "unavailable", [CPRV_ATTACH_FENTRY] = "fentry",
 	[CPRV_ATTACH_KPROBE] = "kprobe",    [CPRV_ATTACH_TP_BTF] = "tp_btf",
 	[CPRV_ATTACH_TRACEPOINT] = "tracepoint", [CPRV_ATTACH_SYSCALL] = "syscall",
-	[CPRV_ATTACH_UPROBE] = "uprobe",
+	[CPRV_ATTACH_UPROBE] = "uprobe", [CPRV_ATTACH_SYSCALL_BTF] = "syscall_btf",
 };
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k)
 {
 	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "?";
+}
+
+bool cprv_attach_kind_denied(enum cprv_attach_kind k, unsigned deny_mask)
+{
+	if (k == CPRV_ATTACH_SYSCALL_BTF &&
+	    (deny_mask & (1u << CPRV_ATTACH_TP_BTF | 1u << CPRV_ATTACH_SYSCALL)))
+		return true;
+	return deny_mask & (1u << k);
 }
 
 static const char *const canary_names[] = {

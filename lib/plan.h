@@ -18,8 +18,14 @@ enum cprv_attach_kind {
 	CPRV_ATTACH_KPROBE,
 	CPRV_ATTACH_TP_BTF,
 	CPRV_ATTACH_TRACEPOINT,
+	/* the raw sys_enter tracepoint by BTF, the program picking its one
+	 * syscall: half the cost per call of a syscall tracepoint, which goes
+	 * through perf's buffer first; every other syscall pays a compare.
+	 * (The order is the order of preference.) */
+	CPRV_ATTACH_SYSCALL_BTF,
 	CPRV_ATTACH_SYSCALL,
 	CPRV_ATTACH_UPROBE,
+	CPRV_ATTACH_KIND_MAX,
 };
 
 #define CPRV_MAX_VARIANTS 3
@@ -56,6 +62,10 @@ extern const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX];
 extern const char *const cprv_infra_progs[];
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k);
+/* Is kind k ruled out by a deny mask (1 << kind per denied name)?
+ * syscall_btf is both a BTF tracepoint and a syscall hook: "tp_btf" and
+ * "syscall" deny it too. */
+bool cprv_attach_kind_denied(enum cprv_attach_kind k, unsigned deny_mask);
 const char *cprv_ufn_symbol(int ufn);
 int cprv_ufn_args(int ufn); /* CPRV_UFN_ARGS_* */
 int cprv_ufn_by_symbol(const char *sym); /* -1 if unknown */

@@ -146,6 +146,7 @@ const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX] = {
 		.canary = CPRV_CANARY_PROCESS,
 		.events = { CPRV_EV_EVENTFD_WRITE },
 		.variants = {
+			V(SYSCALL_BTF, "raw_syscalls/sys_enter", "tpb_write_enter"),
 			V(SYSCALL, "syscalls/sys_enter_write", "sc_write_enter"),
 		},
 	},

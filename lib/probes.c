@@ -222,6 +222,7 @@ static bool variant_exists(const struct cprv_variant *v, const struct ksyms *k, 
 	case CPRV_ATTACH_TP_BTF:
 	case CPRV_ATTACH_TRACEPOINT:
 	case CPRV_ATTACH_SYSCALL:
+	case CPRV_ATTACH_SYSCALL_BTF:
 		if (!tracefs_event_exists(v->target)) {
 			snprintf(why, len, "no tracepoint %s in tracefs", v->target);
 			return false;
@@ -362,7 +363,7 @@ static int next_variant(const struct cprv_plan *plan, int h, int from, const str
 	const struct cprv_hook_def *d = &cprv_hook_table[h];
 
 	for (int v = from; v < CPRV_MAX_VARIANTS && d->variants[v].kind; v++) {
-		if (plan->deny_kinds & (1u << d->variants[v].kind)) {
+		if (cprv_attach_kind_denied(d->variants[v].kind, plan->deny_kinds)) {
 			snprintf(why[v], 160, "not allowed by the command line");
 			continue;
 		}
@@ -496,6 +497,7 @@ struct cprv_probes *cprv_probes_load(const struct cprv_plan *plan,
 	 * flushes them: without uprobes every event goes out whole */
 	p->compact = !(opts && opts->full_detail) && cand[CPRV_HOOK_USER_FN] >= 0;
 	p->skel->rodata->compact = p->compact;
+	p->skel->rodata->read_write_value = opts && opts->full_detail;
 	p->skel->rodata->nr_cpus = p->ncpu;
 	bpf_program__set_autoload(p->skel->progs.up_runs_tick, p->compact);
 	last_libbpf_msg[0] = 0;

@@ -197,6 +197,11 @@ static void test_format(void **state)
 	check_line(&ev, 1500000124,
 		   "-0.000000001 eventfd_write    pid=100 tid=101 cpu=1 "
 		   "ctx=0xffff888012345678 value=1 count=3 fd=7");
+	/* recorded without the value (not --full-detail) */
+	ev.a[0] = CPRV_WRITE_VALUE_UNREAD;
+	check_line(&ev, 1000000000,
+		   "0.500000123 eventfd_write    pid=100 tid=101 cpu=1 "
+		   "ctx=0xffff888012345678 value=unread count=3 fd=7");
 
 	memset(ev.a, 0, sizeof(ev.a));
 	ev.type = CPRV_EV_KVM_IRQFD;
@@ -365,6 +370,19 @@ static void test_json(void **state)
 	assert_int_equal(json_object_array_length(a), 4);
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 3)),
 			    "0xfffffffffffffff7");
+	json_object_put(j);
+
+	/* a write recorded without its value: null, not a number */
+	struct cprv_event w = { .type = CPRV_EV_EVENTFD_WRITE, .obj = 1,
+				.a = { CPRV_WRITE_VALUE_UNREAD, 3, 7 } };
+	j = cprv_event_to_json(&w);
+	assert_true(json_object_object_get_ex(j, "value", &v));
+	assert_null(v);
+	assert_int_equal(json_object_get_int(json_object_object_get(j, "count")), 3);
+	json_object_put(j);
+	w.a[0] = 2;
+	j = cprv_event_to_json(&w);
+	assert_int_equal(json_object_get_int(json_object_object_get(j, "value")), 2);
 	json_object_put(j);
 
 	/* packed strings and the IRR set */

@@ -92,6 +92,7 @@ static void plan_json_round_trip(void **state)
 	a.hooks[CPRV_HOOK_KVM_MSI_SET_IRQ].canary = CPRV_CANARY_LIVE;
 	a.hooks[CPRV_HOOK_KVM_MSI_SET_IRQ].canary_hits = 7;
 	a.hooks[CPRV_HOOK_IRQFD_WAKEUP].chosen = 0;
+	a.hooks[CPRV_HOOK_SYS_WRITE].chosen = 0;    /* syscall_btf */
 	a.hooks[CPRV_HOOK_IRQFD_WAKEUP].canary = CPRV_CANARY_DEAD;
 	snprintf(a.hooks[CPRV_HOOK_IRQFD_WAKEUP].canary_note, 100, "never fired");
 	snprintf(a.hooks[CPRV_HOOK_VFIO_MSIHANDLER].why[1], 160, "no kprobes");
@@ -107,8 +108,32 @@ static void plan_json_round_trip(void **state)
 	assert_int_equal(b.hooks[CPRV_HOOK_IRQFD_WAKEUP].canary, CPRV_CANARY_DEAD);
 	assert_string_equal(b.hooks[CPRV_HOOK_IRQFD_WAKEUP].canary_note, "never fired");
 	assert_int_equal(b.hooks[CPRV_HOOK_VFIO_IRQ].chosen, -1);
+	assert_int_equal(cprv_plan_kind(&b, CPRV_HOOK_SYS_WRITE), CPRV_ATTACH_SYSCALL_BTF);
 	assert_true(b.canary_ran);
 	json_object_put(j);
+}
+
+/* sys_enter by BTF is a BTF tracepoint and a syscall hook: denying either
+ * kind rules it out, so --deny syscall still records no syscall at all
+ * and --deny tp_btf still falls back to plain tracepoints */
+static void syscall_btf_is_denied_by_either_family(void **state)
+{
+	unsigned m = 0;
+
+	assert_string_equal(cprv_attach_kind_name(CPRV_ATTACH_SYSCALL_BTF), "syscall_btf");
+	assert_false(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL_BTF, m));
+	m = 1u << CPRV_ATTACH_FENTRY | 1u << CPRV_ATTACH_TRACEPOINT;
+	assert_false(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL_BTF, m));
+	assert_true(cprv_attach_kind_denied(CPRV_ATTACH_FENTRY, m));
+	assert_true(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL_BTF, 1u << CPRV_ATTACH_TP_BTF));
+	assert_true(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL_BTF, 1u << CPRV_ATTACH_SYSCALL));
+	assert_true(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL_BTF, 1u << CPRV_ATTACH_SYSCALL_BTF));
+	/* and not the other way round */
+	assert_false(cprv_attach_kind_denied(CPRV_ATTACH_SYSCALL, 1u << CPRV_ATTACH_SYSCALL_BTF));
+	assert_false(cprv_attach_kind_denied(CPRV_ATTACH_TP_BTF, 1u << CPRV_ATTACH_SYSCALL_BTF));
+	/* the write's table row: the BTF variant first, the syscall tracepoint behind it */
+	assert_int_equal(cprv_hook_table[CPRV_HOOK_SYS_WRITE].variants[0].kind, CPRV_ATTACH_SYSCALL_BTF);
+	assert_int_equal(cprv_hook_table[CPRV_HOOK_SYS_WRITE].variants[1].kind, CPRV_ATTACH_SYSCALL);
 }
 
 static void malformed_plan_is_rejected(void **state)
@@ -168,6 +193,7 @@ int main(void)
 		cmocka_unit_test(every_event_type_belongs_to_a_hook),
 		cmocka_unit_test(plan_json_round_trip),
 		cmocka_unit_test(malformed_plan_is_rejected),
+		cmocka_unit_test(syscall_btf_is_denied_by_either_family),
 		cmocka_unit_test(only_live_probes_grant_visibility),
 	};
 

@@ -21,10 +21,10 @@ int cli_parse_deny(const char *list, unsigned *mask)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int k;
 
-		for (k = CPRV_ATTACH_FENTRY; k <= CPRV_ATTACH_UPROBE; k++)
+		for (k = CPRV_ATTACH_FENTRY; k < CPRV_ATTACH_KIND_MAX; k++)
 			if (!strcmp(tok, cprv_attach_kind_name(k)))
 				break;
-		if (k > CPRV_ATTACH_UPROBE)
+		if (k == CPRV_ATTACH_KIND_MAX)
 			return -1;
 		*mask |= 1u << k;
 	}
