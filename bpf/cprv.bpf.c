@@ -1044,14 +1044,16 @@ int BPF_KPROBE(kp_kvm_set_msi, struct kvm_kernel_irq_routing_entry *e, struct kv
 
 /* What was running when KVM computed this MSI: the tracepoint itself names
  * no VM, so the tag is what lets the analysis attribute it. */
-/* Is this task inside write(fd)? The write tag outlives its write (no
- * exit hook: one syscall tracepoint is all an MSI pays), so an injection
- * takes it only from inside that very write, as its registers say. */
+#define NR_WRITE_X86_64 1
+
 /* Where a task's user registers sit from its kernel stack: the same for
  * every task of this boot, so bpf_task_pt_regs (a helper call) is asked
  * once and the rest is plain loads. */
 __s64 regs_off;
 
+/* Is this task inside write(fd)? The write tag outlives its write (no
+ * exit hook: one syscall tracepoint is all an MSI pays), so an injection
+ * takes it only from inside that very write, as its registers say. */
 static __always_inline bool in_write(struct task_struct *t, __u32 fd)
 {
 	__u64 stack = (__u64)t->stack;
@@ -1067,7 +1069,7 @@ static __always_inline bool in_write(struct task_struct *t, __u32 fd)
 	} else {
 		regs = KCAST(struct pt_regs, stack + off);
 	}
-	return regs->orig_ax == 1 /* __NR_write, x86-64 */ && (__u32)regs->di == fd;
+	return regs->orig_ax == NR_WRITE_X86_64 && (__u32)regs->di == fd;
 }
 
 static __always_inline void current_tag(struct cpu_state *c, struct tag *out, __u64 now,
@@ -1537,7 +1539,7 @@ int sc_eventfd_exit(struct trace_event_raw_sys_exit *ctx)
  * MSI it opens closes at its accept, or when its thread's next opens. */
 static __always_inline int on_write_enter(struct task_struct *task, int fd, __u64 ubuf)
 {
-	__u64 efd, val = 0, now, pt = task_pt(task), key;
+	__u64 efd, val = CPRV_WRITE_VALUE_UNREAD, now, pt = task_pt(task), key;
 	struct run_state *r;
 	struct cpu_state *c;
 	struct cprv_event e;
@@ -1555,8 +1557,6 @@ static __always_inline int on_write_enter(struct task_struct *task, int fd, __u6
 	bump(CPRV_HOOK_SYS_WRITE);
 	if (read_write_value)
 		bpf_probe_read_user(&val, sizeof(val), (void *)ubuf);
-	else
-		val = CPRV_WRITE_VALUE_UNREAD;
 	/* per CPU, not per task in a hash: the injections run inside this
 	 * very write, on this CPU (a write that migrates gets CTX_NONE) */
 	now = bpf_ktime_get_ns();
@@ -1594,7 +1594,7 @@ int BPF_PROG(tpb_write_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *task;
 
-	if (id != 1 /* __NR_write, x86-64 */)
+	if (id != NR_WRITE_X86_64)
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (task->thread_info.status & TS_COMPAT_X86)

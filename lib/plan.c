@@ -165,10 +165,10 @@ struct json_object *cprv_plan_to_json(const struct cprv_plan *plan)
 	return o;
 }
 
-static int kind_from_name(const char *s)
+int cprv_attach_kind_from_name(const char *s)
 {
 	for (unsigned k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
-		if (!strcmp(s, kind_names[k]))
+		if (kind_names[k] && !strcmp(s, kind_names[k]))
 			return k;
 	return -1;
 }
@@ -208,7 +208,7 @@ int cprv_plan_from_json(struct json_object *obj, struct cprv_plan *plan, char *e
 		if (!json_object_object_get_ex(hooks, cprv_hook_name(h), &ho))
 			continue;
 		if (!json_object_object_get_ex(ho, "attach", &a) ||
-		    (kind = kind_from_name(json_object_get_string(a))) < 0) {
+		    (kind = cprv_attach_kind_from_name(json_object_get_string(a))) < 0) {
 			snprintf(err, errlen, "probe plan: hook '%s' has no valid 'attach'", cprv_hook_name(h));
 			return -1;
 		}

@@ -62,6 +62,8 @@ extern const struct cprv_hook_def cprv_hook_table[CPRV_HOOK_MAX];
 extern const char *const cprv_infra_progs[];
 
 const char *cprv_attach_kind_name(enum cprv_attach_kind k);
+/* The kind named s ("unavailable" is CPRV_ATTACH_NONE), or -1. */
+int cprv_attach_kind_from_name(const char *s);
 /* Is kind k ruled out by a deny mask (1 << kind per denied name)?
  * syscall_btf is both a BTF tracepoint and a syscall hook: "tp_btf" and
  * "syscall" deny it too. */

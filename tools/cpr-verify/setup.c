@@ -19,12 +19,9 @@ int cli_parse_deny(const char *list, unsigned *mask)
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int k;
+		int k = cprv_attach_kind_from_name(tok);
 
-		for (k = CPRV_ATTACH_FENTRY; k < CPRV_ATTACH_KIND_MAX; k++)
-			if (!strcmp(tok, cprv_attach_kind_name(k)))
-				break;
-		if (k == CPRV_ATTACH_KIND_MAX)
+		if (k <= CPRV_ATTACH_NONE)
 			return -1;
 		*mask |= 1u << k;
 	}
