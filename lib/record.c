@@ -188,9 +188,11 @@ int cprv_record(struct cprv_probes *p, const struct cprv_record_opts *o,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* level 3 halves the bytes per event of level 1 at about the same
-	 * speed on rig-like traces (measured: 6.1 vs 10.5 bytes/event) */
-	const struct cprv_trace_opts topts = { .zlevel = 3 };
+	/* Level 1, the writer's default: with runs, deflate is most of the
+	 * recorder's CPU, and level 3 costs a third more of it for 7-12% fewer
+	 * bytes (paced 100 k MSI/s: 2.3% vs 1.5% of a core, 1.03 vs 1.11
+	 * bytes/event; rig-default 2.66 vs 3.03; make bench, 2026-12-07). */
+	const struct cprv_trace_opts topts = { .zlevel = 0 };
 
 	r->w = cprv_trace_writer_open(o->path, o->meta_json, &topts, err, errlen);
 	if (!r->w) {

@@ -226,7 +226,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	const struct cprv_trace_opts topts = { .zlevel = 3 }; /* as the recorder writes */
+	const struct cprv_trace_opts topts = { .zlevel = 0 }; /* the default, as the recorder writes */
 	struct gen *g = calloc(1, sizeof(*g));
 	const char *path = NULL;
 	uint64_t n = 10000000, msis, per_cycle;
