@@ -78,8 +78,10 @@ static void blind_injection_stage_gives_unjudged_not_lost(void **state)
 	live_tmpdir(dir, sizeof(dir), "blind");
 	snprintf(trace, sizeof(trace), "%s/w.cprv", dir);
 	assert_int_equal(live_run(rec, 300, &r), 0);
-	if (r.status)
-		fail_msg("record: exit %d: %s", r.status, r.err);
+	if (r.status) {
+		live_dump(&r);
+		fail_msg("record: exit %d (its output above)", r.status);
+	}
 	live_result_free(&r);
 
 	assert_int_equal(live_run(rep, 60, &r), 0);
@@ -144,8 +146,10 @@ static void saved_plan_is_reused_and_checked(void **state)
 	fclose(f);
 	live_result_free(&r);
 	assert_int_equal(live_run(rec, 300, &r), 0);
-	if (r.status)
-		fail_msg("record --plan: exit %d: %s", r.status, r.err);
+	if (r.status) {
+		live_dump(&r);
+		fail_msg("record --plan: exit %d (its output above)", r.status);
+	}
 	assert_non_null(strstr(r.err, "probe plan from"));
 	assert_non_null(strstr(r.err, "canary:"));
 	assert_null(strstr(r.err, "resolving the probe plan"));

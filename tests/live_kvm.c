@@ -245,8 +245,10 @@ static void dump_reads(const char *trace, bool want_complete, long *events)
 	assert_int_equal(live_run(argv, 300, &r), 0);
 	for (char *p = r.out; *p; p++)
 		lines += *p == '\n';
-	if (r.status != 0)
-		fail_msg("dump %s: exit %d: %s", trace, r.status, r.err);
+	if (r.status != 0) {
+		live_dump(&r);
+		fail_msg("dump %s: exit %d (its output above)", trace, r.status);
+	}
 	assert_true(lines > 1000);
 	if (want_complete)
 		assert_null(strstr(r.err, "truncated"));
@@ -366,8 +368,10 @@ static void injections_after_a_write_keep_their_own_tag(void **state)
 	live_tmpdir(dir, sizeof(dir), "tags");
 	snprintf(trace, sizeof(trace), "%s/trace.cprv", dir);
 	assert_int_equal(live_run(rec, 300, &r), 0);
-	if (r.status)
-		fail_msg("record: exit %d: %s", r.status, r.err);
+	if (r.status) {
+		live_dump(&r);
+		fail_msg("record: exit %d (its output above)", r.status);
+	}
 	live_result_free(&r);
 	assert_int_equal(live_run(dump, 300, &r), 0);
 	assert_int_equal(r.status, 0);

@@ -60,8 +60,10 @@ static void run_passes(const char *scenario, const char *mode_word)
 	live_tmpdir(dir, sizeof(dir), scenario);
 	assert_int_equal(live_run(argv, 900, &r), 0);
 	j = live_json(&r);
-	if (r.status)
-		fail_msg("%s: exit %d\n%s", scenario, r.status, r.err);
+	if (r.status) {
+		live_dump(&r);
+		fail_msg("%s: exit %d (its output above)", scenario, r.status);
+	}
 	assert_string_equal(live_str(j, "verdict"), "pass");
 	assert_string_equal(live_str(j, "qemu.mode"), mode_word);
 	cycles = live_get(j, "qemu.cycles");
@@ -157,9 +159,11 @@ static struct json_object *gate(const char *cand, const char *ref, const char *m
 	write_scenario(scn, mode);
 	assert_int_equal(live_run(argv, 1200, &r), 0);
 	j = live_json(&r);
-	if (r.status != want)
-		fail_msg("gate %s vs %s (%s): exit %d, want %d\n%s", cand, ref, mode, r.status, want,
-			 r.err);
+	if (r.status != want) {
+		live_dump(&r);
+		fail_msg("gate %s vs %s (%s): exit %d, want %d (its output above)", cand, ref, mode,
+			 r.status, want);
+	}
 	live_result_free(&r);
 	return j;
 }

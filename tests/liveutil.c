@@ -121,12 +121,18 @@ void live_result_free(struct cmd_result *r)
 	r->out = r->err = NULL;
 }
 
+void live_dump(const struct cmd_result *r)
+{
+	fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n--- end\n", r->out ? r->out : "",
+		r->err ? r->err : "");
+}
+
 struct json_object *live_json(const struct cmd_result *r)
 {
 	struct json_object *j = json_tokener_parse(r->out);
 
 	if (!j) {
-		fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n", r->out, r->err);
+		live_dump(r);
 		fail_msg("output is not JSON (exit %d)", r->status);
 	}
 	return j;

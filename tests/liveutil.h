@@ -23,6 +23,10 @@ void live_path(char *buf, size_t len, const char *name);
  * Kills it after timeout_s. Returns 0, or -1 if it could not start. */
 int live_run(char *const argv[], int timeout_s, struct cmd_result *r);
 void live_result_free(struct cmd_result *r);
+/* Both streams of r, whole, on stderr. Show a failed run's output with
+ * this, not inside fail_msg: cmocka cuts a message at ~1 KiB, and a run's
+ * reason for failing is at the end of what it printed. */
+void live_dump(const struct cmd_result *r);
 
 /* Parses r->out as JSON; fails the test (with both streams shown) if not. */
 struct json_object *live_json(const struct cmd_result *r);
