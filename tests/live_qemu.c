@@ -5,6 +5,7 @@
  * where the host has none). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -47,6 +48,25 @@ static double now_s(void)
 static const char *const phases[] = { "setup", "fds_saved", "old_vm_stopped", "fds_found",
 				      "new_vm_created", "reattached", "running" };
 
+/*
+ * Now and then (a few runs in ten under CI's load) the QEMU guest of this
+ * nested lane stays in its firmware: QEMU runs, the PIT ticks at 18 Hz,
+ * the serial log stays empty, and the driver ends the run "unjudged: the
+ * guest did not come up" (a CI trace of 2026-12-07). That is the lane
+ * booting a guest, not what these tests check: such a run is made once
+ * more, and says so; a second one fails the test.
+ */
+static bool guest_stuck(const struct cmd_result *r, int attempt, const char *what)
+{
+	static const char stuck[] = "the guest did not come up: the guest's heartbeat stayed at 0 ";
+
+	if (attempt || !r->err || !strstr(r->err, stuck))
+		return false;
+	printf("      %s: the guest did not come up (its heartbeat stayed 0); running it once "
+	       "more\n", what);
+	return true;
+}
+
 /* A qemu scenario run: exit 0, pass, every cycle ok with its heartbeat
  * going on, every phase seen, a VM blackout measured. */
 static void run_passes(const char *scenario, const char *mode_word)
@@ -57,9 +77,15 @@ static void run_passes(const char *scenario, const char *mode_word)
 	struct json_object *j, *cycles;
 	double t0 = now_s();
 
-	live_tmpdir(dir, sizeof(dir), scenario);
-	assert_int_equal(live_run(argv, 900, &r), 0);
-	j = live_json(&r);
+	for (int attempt = 0;; attempt++) {
+		live_tmpdir(dir, sizeof(dir), scenario);
+		assert_int_equal(live_run(argv, 900, &r), 0);
+		j = live_json(&r);
+		if (!r.status || !guest_stuck(&r, attempt, scenario))
+			break;
+		json_object_put(j);
+		live_result_free(&r);
+	}
 	if (r.status) {
 		live_dump(&r);
 		fail_msg("%s: exit %d (its output above)", scenario, r.status);
@@ -154,11 +180,17 @@ static struct json_object *gate(const char *cand, const char *ref, const char *m
 	struct cmd_result r;
 	struct json_object *j;
 
-	live_tmpdir(dir, dlen, "gate");
-	snprintf(scn, sizeof(scn), "%s/scenario.json", dir);
-	write_scenario(scn, mode);
-	assert_int_equal(live_run(argv, 1200, &r), 0);
-	j = live_json(&r);
+	for (int attempt = 0;; attempt++) {
+		live_tmpdir(dir, dlen, "gate");
+		snprintf(scn, sizeof(scn), "%s/scenario.json", dir);
+		write_scenario(scn, mode);
+		assert_int_equal(live_run(argv, 1200, &r), 0);
+		j = live_json(&r);
+		if (r.status == want || !guest_stuck(&r, attempt, "gate"))
+			break;
+		json_object_put(j);
+		live_result_free(&r);
+	}
 	if (r.status != want) {
 		live_dump(&r);
 		fail_msg("gate %s vs %s (%s): exit %d, want %d (its output above)", cand, ref, mode,
