@@ -126,16 +126,21 @@ bool cprv_analysis_names_path_ctx(const struct cprv_event *ev)
 static bool off_path(const struct cprv_analysis *a, const struct cprv_event *ev)
 {
 	size_t lo = 0, hi = a->o.n_path_ctxs;
+	const struct an_ctx *c;
+	uint32_t life;
 
 	if (!a->o.path_ctxs || (ev->type != CPRV_EV_EVENTFD_WRITE &&
 				ev->type != CPRV_EV_EVENTFD_SIGNAL && ev->type != CPRV_EV_EVENTFD_READ))
 		return false;
+	c = an_map_get(&a->ctxs, ev->obj);
+	life = c ? c->lives : 0;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
+		const struct cprv_path_ctx *p = &a->o.path_ctxs[mid];
 
-		if (a->o.path_ctxs[mid] == ev->obj)
+		if (p->obj == ev->obj && p->life == life)
 			return false;
-		if (a->o.path_ctxs[mid] < ev->obj)
+		if (p->obj < ev->obj || (p->obj == ev->obj && p->life < life))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -544,6 +549,7 @@ static int on_eventfd_create(struct cprv_analysis *a, const struct cprv_event *e
 		c = an_ctx_get(a, ev->obj, true);
 	if (!c)
 		return -ENOMEM;
+	c->lives++;
 	c->created = true;
 	c->created_ts = ev->ts;
 	c->created_pid = ev->pid;

@@ -36,18 +36,28 @@ struct cprv_visibility {
 void cprv_visibility_set(struct cprv_visibility *v, unsigned type, bool live,
 			 const char *reason);
 
+/* An eventfd address in one life: life = eventfd_create events of that
+ * address before (0: created before the recording). */
+struct cprv_path_ctx {
+	uint64_t obj;
+	uint32_t life;
+};
+
 struct cprv_analysis_opts {
 	uint64_t settle_ns;    /* 0: CPRV_SETTLE_DEFAULT_NS */
 	unsigned max_chains;   /* evidence chains kept per kind; 0: 100 */
 	unsigned max_pending;  /* uncovered fires kept exactly per ctx; 0: 65536 */
 	/*
 	 * The eventfds on the MSI path (ever bound to a KVM irqfd, or signalled
-	 * by vfio's MSI handler), sorted, from a first pass over the trace. When set,
+	 * by vfio's MSI handler), each in one of its lives (a freed eventfd's
+	 * address is handed to the next one created: a VMM's own notifier may
+	 * get a dead trigger's address), sorted, from a first pass over the
+	 * trace. When set,
 	 * writes, signals and reads of any other eventfd (a VMM's own event
 	 * notifiers) are not fires: they are counted in off_path_events. NULL:
 	 * every eventfd is judged (a stream, no first pass possible).
 	 */
-	const uint64_t *path_ctxs;
+	const struct cprv_path_ctx *path_ctxs;
 	size_t n_path_ctxs;
 	struct cprv_visibility vis;
 };

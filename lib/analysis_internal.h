@@ -86,6 +86,7 @@ struct an_replay {
 struct an_ctx {
 	uint64_t addr;
 	uint32_t gen;                 /* bumped when the address is reused */
+	uint32_t lives;               /* eventfd_create events of this address */
 	struct an_lvec *lv;
 	struct an_fire *fires;        /* uncovered, in order */
 	size_t n_fires, cap_fires;

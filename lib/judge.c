@@ -29,7 +29,7 @@ struct cprv_judgement {
 	char status_msg[256];
 	uint64_t events, late;
 	struct cprv_drive *drive;    /* the QEMU driver's outcome, or NULL */
-	uint64_t *path;              /* eventfds on the MSI path (first pass) */
+	struct cprv_path_ctx *path;  /* eventfds on the MSI path (first pass) */
 	char proven[CPRV_HOOK_MAX][200]; /* hooks proven live by the recording itself */
 	size_t n_proven;
 };
@@ -178,53 +178,84 @@ static int drive_path_next_to(const char *trace, char *buf, size_t len)
 	return access(buf, R_OK);
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+/* An eventfd_create, or an event naming an eventfd on the MSI path. */
+struct path_rec {
+	uint64_t obj, ts, seq;
+	bool create;
+};
 
-	return a < b ? -1 : a > b;
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct path_rec *a = x, *b = y;
+
+	if (a->obj != b->obj)
+		return a->obj < b->obj ? -1 : 1;
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 /*
  * First pass: the eventfds on the MSI path (bound to an irqfd, armed as a
- * vfio trigger). A VMM's own event notifiers are written and read all the
- * time and are no device's MSIs. Sorted and unique; NULL if none.
+ * vfio trigger), each in the life it was (an address counts its
+ * eventfd_creates, as the analysis does in time order: a freed trigger's
+ * address goes to the next eventfd created, a VMM's own notifier as
+ * likely as not). A VMM's own event notifiers are written and read all
+ * the time and are no device's MSIs. Sorted and unique; NULL if none.
  */
-static uint64_t *path_ctxs(const char *trace, size_t *n, uint64_t *per_type)
+static struct cprv_path_ctx *path_ctxs(const char *trace, size_t *n, uint64_t *per_type)
 {
 	struct cprv_trace_reader *r = cprv_trace_reader_open(trace, NULL, 0);
-	uint64_t *v = NULL;
-	size_t cap = 0, k = 0;
+	struct path_rec *v = NULL;
+	struct cprv_path_ctx *out = NULL;
+	size_t cap = 0, nrec = 0, k = 0, named = 0;
 	struct cprv_event ev;
 	uint64_t mult;
+	uint32_t life = 0;
 
 	*n = 0;
 	if (!r)
 		return NULL;
 	/* runs as their templates: the same counts and ctxs, not expanded */
 	while (cprv_trace_next_mult(r, &ev, &mult) > 0) {
+		bool create = ev.type == CPRV_EV_EVENTFD_CREATE && ev.obj;
+
 		if (ev.type < CPRV_EV_MAX)
 			per_type[ev.type] += mult;
-		if (!cprv_analysis_names_path_ctx(&ev))
+		if (!create && !cprv_analysis_names_path_ctx(&ev))
 			continue;
-		if (*n == cap) {
-			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+		if (nrec == cap) {
+			struct path_rec *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
 
 			if (!nv)
 				break;
 			v = nv;
 		}
-		v[(*n)++] = ev.obj;
+		v[nrec] = (struct path_rec){ .obj = ev.obj, .ts = ev.ts, .seq = nrec, .create = create };
+		nrec++;
+		named += !create;
 	}
 	cprv_trace_reader_close(r);
-	if (!*n)
-		return v;
-	qsort(v, *n, sizeof(*v), cmp_u64);
-	for (size_t i = 0; i < *n; i++)
-		if (!k || v[k - 1] != v[i])
-			v[k++] = v[i];
+	if (named)
+		out = malloc(named * sizeof(*out));
+	if (!out) {
+		free(v);
+		return NULL;
+	}
+	qsort(v, nrec, sizeof(*v), cmp_rec);
+	for (size_t i = 0; i < nrec; i++) {
+		if (!i || v[i].obj != v[i - 1].obj)
+			life = 0;
+		if (v[i].create) {
+			life++;
+			continue;
+		}
+		if (!k || out[k - 1].obj != v[i].obj || out[k - 1].life != life)
+			out[k++] = (struct cprv_path_ctx){ .obj = v[i].obj, .life = life };
+	}
+	free(v);
 	*n = k;
-	return v;
+	return out;
 }
 
 static int feed(void *a, const struct cprv_event *ev)
@@ -307,7 +338,7 @@ struct cprv_judgement *cprv_judge(const struct cprv_judge_opts *o, enum cprv_jud
 	j->path = path_ctxs(o->trace, &n_path, per_type);
 	prove_by_recording(j, &ao.vis, per_type);
 	if (o->msi_path_only || !kind || strcmp(kind, "rig")) {
-		static const uint64_t none[1];
+		static const struct cprv_path_ctx none[1];
 
 		/* nothing on the path: every eventfd is off it */
 		ao.n_path_ctxs = n_path;
