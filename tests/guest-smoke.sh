@@ -10,7 +10,9 @@
 #      stop/cont;
 #   C  with a higher rate (rate=5000): the raise rate follows;
 #   D  `edu` without the device: "cprv-guest error: no edu device", and the
-#      heartbeat keeps going.
+#      heartbeat keeps going;
+#   F  as B under qboot, which leaves BAR0 unassigned: the guest places it;
+#   E  a migration to a new process carries heartbeat and counters.
 # Reads the heartbeat both ways the README documents: `xp /4xg 0x7000`
 # through human-monitor-command, and pmemsave of the whole struct.
 #
@@ -263,6 +265,18 @@ if start D edu; then
 	((PM[flags] & 4))
 	judge $? "flags: edu error set" "flags 0x$(printf %x "${PM[flags]}"): edu error not set"
 	stop_qemu
+fi
+
+echo "== F: edu under qboot (firmware that lays out no PCI), rate 1000, $RUN_S s"
+# cpr-verify boots the guest with qboot (scenario key "firmware"): the guest
+# must place edu's BAR0 itself and then behave exactly as under SeaBIOS.
+if start F edu -device edu -bios qboot.rom; then
+	grep -q '^cprv-guest edu: firmware left BAR0 unassigned; placed its 1024 KiB at 0xc0000000' "$LOG"
+	judge $? "serial: $(grep -m1 'placed its' "$LOG" | tr -d '\r')" "serial: no 'placed its ... at 0xc0000000' line"
+	measure && rate_ok "F: receive rate" "$RECV_RATE" 700 1100
+	edu_consistent F
+	stop_qemu
+	grep -q 'error' "$LOG" && fail "serial has errors: $(grep -m3 error "$LOG" | tr -d '\r')"
 fi
 
 echo "== E: edu guest migrated to a new QEMU process (save to file, restore)"

@@ -36,6 +36,33 @@ static void edu_fail(struct guest *g, const char *why)
 	g->hb->flags |= CPRV_GUEST_F_EDU_ERROR;
 }
 
+/*
+ * Firmware that does not lay out PCI (qboot, which cpr-verify boots the
+ * guest with because SeaBIOS's mode switches can wedge under nested SVM)
+ * leaves BAR0 at 0. Place it ourselves at the bottom of q35's 32-bit PCI
+ * window (0xc0000000, above the 256 MiB MMCONFIG at 0xb0000000), which is
+ * aligned for any BAR up to 1 GiB; nothing else on bus 0 is given memory
+ * space by such firmware, so nothing can overlap.
+ */
+#define EDU_BAR_BASE 0xc0000000u
+
+static uint32_t edu_place_bar0(struct edu *e)
+{
+	uint32_t size;
+
+	pci_write16(e->bdf, 0x04, pci_read16(e->bdf, 0x04) & ~0x0002); /* decode off while sizing */
+	pci_write32(e->bdf, 0x10, 0xffffffffu);
+	size = ~(pci_read32(e->bdf, 0x10) & ~0xfu) + 1;
+	if (!size || size > 0x40000000u) {
+		pci_write32(e->bdf, 0x10, 0);
+		return 0;
+	}
+	pci_write32(e->bdf, 0x10, EDU_BAR_BASE);
+	kprintf("cprv-guest edu: firmware left BAR0 unassigned; placed its %u KiB at 0x%08x\n",
+		size >> 10, EDU_BAR_BASE);
+	return pci_read32(e->bdf, 0x10) & ~0xfu;
+}
+
 /* MSI to this CPU's LAPIC, fixed delivery, edge: address 0xfee<id>000, data = vector. */
 static void edu_program_msi(struct guest *g, uint8_t cap)
 {
@@ -78,8 +105,10 @@ bool edu_init(struct guest *g)
 		return false;
 	}
 	e->bar0 = bar & ~0xfu;
+	if (!e->bar0)
+		e->bar0 = edu_place_bar0(e);
 	if (!e->bar0) {
-		edu_fail(g, "edu BAR0 is unassigned (firmware did not place it)");
+		edu_fail(g, "edu BAR0 is unassigned and could not be placed");
 		return false;
 	}
 	/* memory decode + bus master (MSI writes are DMA) + INTx off */
