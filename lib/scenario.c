@@ -508,7 +508,7 @@ int cprv_scenario_parse(const char *text, const char *origin,
 	if (s->kind == CPRV_KIND_QEMU && (seen & SEEN_RIG_KEY))
 		return fail(err, errlen, origin, "a qemu scenario takes only name, mode, cycles, "
 			    "settle_ms, expect, qemu, guest_args, mem_mb, run_ms, timeout_ms, "
-			    "kill_new_cycle, qemu_args, vfio_device (a rig key is present)");
+			    "kill_new_cycle, qemu_args, vfio_device, firmware (a rig key is present)");
 	if (s->kind == CPRV_KIND_RIG && (seen & SEEN_QEMU_KEY))
 		return fail(err, errlen, origin, "qemu keys (qemu, guest_args, ...) need kind 'qemu'");
 	return cprv_scenario_validate(s, origin, err, errlen);

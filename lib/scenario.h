@@ -79,7 +79,7 @@ struct cprv_mask_window {
 /*
  * kind "qemu": real QEMU live-updated over QMP, running the project's own
  * guest (tools/guest). Keys: qemu, guest_args, mem_mb, run_ms, timeout_ms,
- * kill_new_cycle, qemu_args; plus the common name, mode, cycles,
+ * kill_new_cycle, qemu_args, vfio_device, firmware; plus the common name, mode, cycles,
  * settle_ms, expect. The rig's keys are errors in a qemu scenario and the
  * other way round.
  */
@@ -100,6 +100,14 @@ struct cprv_qemu_scn {
 	 * an edu device for it.
 	 */
 	char vfio_device[16];
+	/*
+	 * What QEMU boots the guest with: "qboot" (default: QEMU's qboot.rom,
+	 * straight to 32-bit mode and the Multiboot kernel), "seabios" (QEMU's
+	 * own default) or any other -bios argument. SeaBIOS's many real/protected
+	 * mode switches wedge a nested-SVM guest (the L1 lane) now and then: the
+	 * CPU ends up executing data and never reaches the kernel.
+	 */
+	char firmware[128];
 };
 
 struct cprv_scenario {

@@ -18,6 +18,7 @@ void cprv_scenario_qemu_defaults(struct cprv_qemu_scn *q)
 	q->mem_mb = 128;
 	q->run_ms = 1000;
 	q->timeout_ms = 60000;
+	snprintf(q->firmware, sizeof(q->firmware), "qboot");
 }
 
 static int bad(char *err, size_t errlen, const char *origin, const char *key, const char *what)
@@ -104,6 +105,8 @@ int cprv_scenario_qemu_field(const char *key, struct json_object *val, struct cp
 		rc = args_into(val, q, origin, err, errlen);
 	else if (!strcmp(key, "vfio_device"))
 		rc = str_into(val, q->vfio_device, sizeof(q->vfio_device), key, origin, err, errlen);
+	else if (!strcmp(key, "firmware"))
+		rc = str_into(val, q->firmware, sizeof(q->firmware), key, origin, err, errlen);
 	else
 		return 0;
 	return rc ? -1 : 1;

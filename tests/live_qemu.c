@@ -49,10 +49,11 @@ static const char *const phases[] = { "setup", "fds_saved", "old_vm_stopped", "f
 				      "new_vm_created", "reattached", "running" };
 
 /*
- * Now and then (a few runs in ten under CI's load) the QEMU guest of this
- * nested lane stays in its firmware: QEMU runs, the PIT ticks at 18 Hz,
- * the serial log stays empty, and the driver ends the run "unjudged: the
- * guest did not come up" (a CI trace of 2026-12-07). That is the lane
+ * Under SeaBIOS the QEMU guest of this nested lane now and then stayed in
+ * its firmware (a few CI runs in ten, 2026-12-07): SeaBIOS wedged on a
+ * mode switch under nested SVM (tools/guest/README.md), and the driver ended
+ * the run "the guest did not come up". cpr-verify now boots qboot, which
+ * did not wedge in 30 boots; should a boot still hang, that is the lane
  * booting a guest, not what these tests check: such a run is made once
  * more, and says so; a second one fails the test.
  */

@@ -264,8 +264,8 @@ static const struct bad_case bad_cases[] = {
 	  "t.json: field 'kind' is 'vm', must be one of: rig, qemu" },
 	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"vectors\":4}",
 	  "t.json: a qemu scenario takes only name, mode, cycles, settle_ms, expect, qemu, "
-	  "guest_args, mem_mb, run_ms, timeout_ms, kill_new_cycle, qemu_args, vfio_device (a rig key "
-	  "is present)" },
+	  "guest_args, mem_mb, run_ms, timeout_ms, kill_new_cycle, qemu_args, vfio_device, firmware "
+	  "(a rig key is present)" },
 	{ "{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\",\"vfio_device\":\"nic\"}",
 	  "t.json: vfio_device 'nic' must be \"edu\" or VENDOR:DEVICE in hex" },
 	{ "{" HEAD ",\"qemu\":\"11.1\"}", "t.json: qemu keys (qemu, guest_args, ...) need kind 'qemu'" },
@@ -315,6 +315,15 @@ static void test_qemu_kind(void **state)
 	assert_int_equal(s.qemu.mem_mb, 128);
 	assert_int_equal(s.qemu.kill_new_cycle, 0);
 	assert_int_equal(s.qemu.n_args, 0);
+	assert_string_equal(s.qemu.firmware, "qboot");
+	assert_int_equal(cprv_scenario_parse(
+		"{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\","
+		"\"firmware\":\"seabios\"}", "f.json", &s, err, sizeof(err)), 0);
+	assert_string_equal(s.qemu.firmware, "seabios");
+	assert_int_equal(cprv_scenario_parse(
+		"{\"format\":\"cprv-scenario\",\"version\":1,\"kind\":\"qemu\","
+		"\"firmware\":3}", "f.json", &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "f.json: field 'firmware' must be a string");
 }
 
 static void test_bad_fields(void **state)

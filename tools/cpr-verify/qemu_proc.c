@@ -92,6 +92,13 @@ char **qemu_argv(const struct qemu_setup *qs, int gen, enum qemu_incoming in)
 	add(&b, "-no-user-config");
 	add(&b, "-display");
 	add(&b, "none");
+	if (!strcmp(q->firmware, "qboot")) {
+		add(&b, "-bios");
+		add(&b, "qboot.rom");
+	} else if (q->firmware[0] && strcmp(q->firmware, "seabios")) {
+		add(&b, "-bios");
+		add(&b, "%s", q->firmware);
+	}
 	add(&b, "-kernel");
 	add(&b, "%s", qs->guest);
 	if (q->guest_args[0]) {

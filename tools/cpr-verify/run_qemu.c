@@ -141,6 +141,7 @@ static struct json_object *scenario_json(const char *scn_path, const struct cprv
 	json_object_object_add(sj, "qemu_version", json_object_new_string(v));
 	json_object_object_add(sj, "guest_args", json_object_new_string(s->qemu.guest_args));
 	json_object_object_add(sj, "vfio_device", json_object_new_string(s->qemu.vfio_device));
+	json_object_object_add(sj, "firmware", json_object_new_string(s->qemu.firmware));
 	return sj;
 }
 
